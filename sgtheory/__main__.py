@@ -1,0 +1,5 @@
+"""``python -m sgtheory`` runs the command-line interface."""
+
+from sgtheory.cli import main
+
+main()

@@ -1,0 +1,148 @@
+"""Command-line interface: ``sgtheory <command> --help``.
+
+Each experiment command takes its settings from (in increasing precedence) the config defaults,
+``--config FILE`` (with ``--profile``), its own options, and ``--set key=value``. Bad input gets one
+line on stderr and exit code 2, before anything is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import get_type_hints
+
+import click
+import torch
+from tqdm import tqdm
+
+from sgtheory import __version__
+from sgtheory.config import ConfigError, TrainConfig, expand, field_help, load_config_file, parse_set
+from sgtheory.results import FORMATS, ResultsError, check_output
+
+EXIT_BAD_INPUT = 2
+EXIT_RUN_FAILED = 1
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT):
+    click.echo(f"sgtheory: error: {message}", err=True)
+    sys.exit(code)
+
+
+def experiment_options(cls):
+    """One CLI option per config field (``input_scale`` -> ``--input-scale``), defaults shown in help."""
+    helps = field_help(cls)
+    hints = get_type_hints(cls)
+
+    def decorate(command):
+        for f in reversed([f for f in dataclasses.fields(cls) if f.name != "seed"]):
+            flag = "--" + f.name.replace("_", "-")
+            kind = hints[f.name] if hints[f.name] in (int, float) else str
+            text = f"{helps.get(f.name, '')} [default: {f.default}]".strip()
+            command = click.option(flag, f.name, type=kind, default=None, help=text)(command)
+        return command
+
+    return decorate
+
+
+def gather(experiment: str, config_file, profile, options: dict, sets) -> list:
+    """Resolve the run configs of a command invocation (raises ConfigError)."""
+    overrides = load_config_file(config_file, profile, experiment) if config_file else {}
+    if profile and not config_file:
+        raise ConfigError("--profile needs --config FILE")
+    overrides.update({k: v for k, v in options.items() if v is not None})
+    overrides.update(parse_set(sets))
+    return expand(experiment, overrides)
+
+
+def tqdm_progress(group, index, n_groups):
+    """A progress bar over the epochs of one batched group, with the running accuracy."""
+    cfg = group[0]
+    bar = tqdm(total=cfg.epochs, unit="epoch", leave=True, dynamic_ncols=True,
+               desc=f"[{index + 1}/{n_groups}] {cfg.model} {cfg.task} d={cfg.delay} x{len(group)} seeds")
+
+    def update(epoch, metrics):
+        bar.update(epoch - bar.n)
+        bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items()}, refresh=False)
+        if epoch == cfg.epochs:
+            bar.close()
+
+    return update
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="sgtheory")
+def cli():
+    """Surrogate-gradient theory toolkit: train, analyse and plot (see README.md)."""
+
+
+@cli.command()
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config file.")
+@click.option("--profile", help="Profile inside the config file (e.g. quick, paper).")
+@click.option("--seeds", help="Seeds (realizations) to run, e.g. 0-8 or 0,3,5. [default: 0]")
+@experiment_options(TrainConfig)
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Override any config key (YAML value; a list makes a grid axis). Repeatable.")
+@click.option("--out", default="results/train.parquet", show_default=True, help="Output table (.parquet or .csv).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Table format (default: from --out suffix).")
+@click.option("--threads", type=int, default=1, show_default=True, help="Torch intra-op threads.")
+def train(config_file, profile, seeds, sets, out, fmt, threads, **options):
+    """Train tanh, binary or LIF RNNs on the delayed XOR or copy task.
+
+    Seeds of one condition train together as one batched computation. Writes one row per
+    (run, recorded epoch) with every condition and the measures epoch, loss, accuracy and
+    grad_h0_norm (|dL/dh0|). Finished runs are kept as shards beside the output, so rerunning an
+    interrupted sweep only trains the missing runs.
+
+    Example: sgtheory train --task xor --delay 18 --seeds 0-8
+    """
+    from sgtheory.sweep import run_sweep
+
+    if seeds is not None:
+        options["seeds"] = seeds
+    try:
+        configs = gather("train", config_file, profile, options, sets)
+        out, fmt = check_output(out, fmt)
+    except (ConfigError, ResultsError) as err:
+        fail(str(err))
+    if threads < 1:
+        fail(f"--threads={threads} must be >= 1")
+    torch.set_num_threads(threads)
+    outcome = run_sweep("train", configs, out, fmt, progress_for=tqdm_progress)
+    click.echo(f"wrote {len(outcome.table)} rows of {len(configs)} runs to {out}"
+               + (f" ({outcome.skipped} runs were already complete)" if outcome.skipped else ""))
+    if outcome.failures:
+        for message in outcome.failures.values():
+            click.echo(f"sgtheory: run stopped early: {message}", err=True)
+        sys.exit(EXIT_RUN_FAILED)
+
+
+@cli.command()
+@click.argument("figure")
+@click.argument("table", type=click.Path(dir_okay=False))
+@click.option("--out", required=True, help="Output image (.png); a .pdf is written beside it.")
+def plot(figure, table, out):
+    """Draw FIGURE from a result TABLE (see `sgtheory plot list`)."""
+    from sgtheory.figures import FIGURES, render
+
+    if figure not in FIGURES:
+        fail(f"unknown figure '{figure}'; available: {', '.join(FIGURES)}")
+    if not Path(table).is_file():
+        fail(f"table '{table}' does not exist; run the experiment first (see the Makefile)")
+    try:
+        paths = render(figure, table, out)
+    except (ValueError, KeyError) as err:
+        fail(f"cannot draw {figure} from {table}: {err}")
+    click.echo("wrote " + ", ".join(map(str, paths)))
+
+
+def main() -> None:
+    """Entry point: click errors (unknown option, bad type) become one line and exit code 2."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        fail("interrupted; finished runs are kept and a rerun resumes", 130)
+    except click.exceptions.ClickException as err:
+        fail(err.format_message())
+    except KeyboardInterrupt:
+        fail("interrupted; finished runs are kept and a rerun resumes", 130)

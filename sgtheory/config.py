@@ -1,0 +1,280 @@
+"""Experiment configurations: frozen dataclasses validated when built, loadable from YAML.
+
+A config file is a YAML mapping of config keys (the same names as the CLI options and the result
+columns), plus optional ``seeds`` (``"0-8"``, ``[0, 3]`` or ``4``) and ``profiles`` (named mappings
+that override the top level, e.g. ``quick`` and ``paper``). Any key given a *list* becomes a grid
+axis: ``delay: [10, 18]`` sweeps both delays. Precedence: dataclass defaults < file < profile <
+CLI options < ``--set key=value``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import itertools
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import yaml
+
+from sgtheory.functional.surrogate import SHAPES, Surrogate, make_surrogate
+
+
+class ConfigError(ValueError):
+    """A config value or file is invalid; the message is one line for the user."""
+
+
+def parse_scale(value: Any) -> str | float | None:
+    """A surrogate scale from YAML/CLI text: None, a number (peak value) or a name."""
+    if value is None or isinstance(value, bool):
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _choice(name: str, value: Any, allowed) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}")
+
+
+def _positive(name: str, value: float, strict: bool = True) -> None:
+    ok = math.isfinite(value) and (value > 0 if strict else value >= 0)
+    if not ok:
+        raise ConfigError(f"{name}={value!r} must be a {'positive' if strict else 'non-negative'} finite number")
+
+
+TASKS = ("xor", "copy")
+MODELS = ("tanh", "binary", "lif")
+INITS = ("gaussian", "orthogonal")
+DTYPES = ("float32", "float64")
+FLOSS_SCHEDULES = ("none",)  # the flossing issue adds pre | pre+inter | adaptive
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """One training run of an RNN on a delayed task (Engelken & Abbott; flossing spec §2, §6, §7)."""
+
+    task: str = "xor"  # xor: y_t = s_{t-d/2} XOR s_{t-d}; copy: y_t = s_{t-d}
+    delay: int = 10  # the paper's d (steps)
+    model: str = "binary"  # tanh | binary | lif
+    surrogate: str = "fast_sigmoid"  # surrogate shape for binary/lif spikes
+    slope: float = 1.0  # surrogate slope (inverse width, 1/unit of the local field)
+    scale: str | None = None  # surrogate scale: normalized | asymptotic | a peak value; default: the shape's own
+    N: int = 80  # recurrent units
+    batch: int = 16  # sequences per training epoch
+    T: int = 300  # sequence length (steps)
+    epochs: int = 3001  # training epochs (one fresh batch and one Adam step each)
+    lr: float = 1e-3  # Adam learning rate
+    clip: float = 0.03  # per-array gradient-norm clipping threshold
+    gain: float = 1.0  # recurrent gain: std of J entries is gain/sqrt(N)
+    gbar: float = 0.0  # mean coupling added to every J entry as gbar/N
+    init: str = "gaussian"  # gaussian | orthogonal (J = gain * Q)
+    input_scale: float = 1.0  # std of input weights
+    input_mean: float = 0.0  # mean of input weights
+    readout_scale: float = 1.0  # std of readout weights
+    readout_mean: float = 0.0  # mean of readout weights
+    bias_mean: float = 0.0  # bias b = bias_mean + bias_scale * U[0, 1)
+    bias_scale: float = 0.1
+    input_amplitude: float = 1.0  # input bits are {0, input_amplitude}
+    readout_offset: float = 0.001  # initial readout offset c
+    relax_steps: int = 100  # steps of input-free dynamics that relax the initial state
+    tau_mem: float = 10.0  # LIF membrane time constant (ms)
+    tau_syn: float = 5.0  # LIF synaptic time constant (ms)
+    dt: float = 1.0  # LIF time step (ms)
+    threshold: float = 1.0  # LIF firing threshold
+    record_every: int = 10  # record a row every this many epochs (plus the last epoch)
+    dtype: str = "float32"
+    floss: str = "none"  # flossing schedule
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _choice("task", self.task, TASKS)
+        _choice("model", self.model, MODELS)
+        _choice("init", self.init, INITS)
+        _choice("dtype", self.dtype, DTYPES)
+        _choice("floss", self.floss, FLOSS_SCHEDULES)
+        _choice("surrogate", self.surrogate, tuple(SHAPES))
+        try:
+            resolved = self.spike_surrogate().resolved_scale
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+        object.__setattr__(self, "scale", str(resolved))  # so equal surrogates get equal run ids
+        for name in ("N", "batch", "T", "epochs", "record_every"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
+        if self.relax_steps < 0:
+            raise ConfigError(f"relax_steps={self.relax_steps!r} must be >= 0")
+        for name in ("lr", "clip", "tau_mem", "tau_syn", "dt"):
+            _positive(name, getattr(self, name))
+        for name in ("input_scale", "readout_scale", "bias_scale", "gain"):
+            _positive(name, getattr(self, name), strict=False)
+        if self.delay < 1:
+            raise ConfigError(f"delay={self.delay} must be >= 1")
+        if self.task == "xor" and self.delay % 2:
+            raise ConfigError(f"delay={self.delay} is odd; the XOR task needs an even d (operands at t-d/2 and t-d)")
+        if self.delay >= self.T:
+            raise ConfigError(f"delay={self.delay} must be smaller than the sequence length T={self.T}")
+        if self.seed < 0:
+            raise ConfigError(f"seed={self.seed} must be >= 0")
+
+    def spike_surrogate(self) -> Surrogate:
+        """The surrogate of the binary/LIF spike function."""
+        return make_surrogate(self.surrogate, self.slope, parse_scale(self.scale))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def condition_hash(self) -> str:
+        """Hash of everything but the seed: runs that differ only by seed share it."""
+        d = self.to_dict()
+        d.pop("seed")
+        return stable_hash(d)
+
+    def run_id(self) -> str:
+        return stable_hash(self.to_dict())
+
+
+EXPERIMENTS: dict[str, type] = {"train": TrainConfig}
+RESERVED_KEYS = ("seeds", "profiles", "experiment")
+
+
+def stable_hash(d: Mapping[str, Any]) -> str:
+    """12-hex-digit SHA-1 of the canonical JSON of a mapping."""
+    blob = json.dumps(d, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha1(blob).hexdigest()[:12]
+
+
+def parse_seeds(value: Any) -> list[int]:
+    """``"0-8"`` -> [0..8]; ``"0,2,5"``; ``[0, 2]``; ``3`` -> [3]."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        if isinstance(value, int):
+            seeds = [value]
+        elif isinstance(value, list | tuple):
+            seeds = [int(v) for v in value]
+        else:
+            seeds = []
+            for part in str(value).split(","):
+                lo, sep, hi = part.strip().partition("-")
+                seeds += list(range(int(lo), int(hi) + 1)) if sep else [int(lo)]
+    except (TypeError, ValueError):
+        raise ConfigError(f"seeds={value!r} is not a seed list; use e.g. 0-8, 0,2,5 or 3") from None
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds={value!r} must name distinct non-negative seeds, e.g. 0-8")
+    return seeds
+
+
+def _coerce(cls: type, key: str, value: Any) -> Any:
+    """Convert a YAML/CLI value to the field's type, or raise a one-line ConfigError."""
+    hint = get_type_hints(cls)[key]
+    if key == "scale":
+        return None if value is None else str(parse_scale(value))
+    try:
+        if hint is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(value)
+        if hint is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if hint is str:
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key}={value!r} is not a valid {hint.__name__}") from None
+    return value
+
+
+def check_keys(cls: type, keys, where: str) -> None:
+    allowed = [f.name for f in dataclasses.fields(cls) if f.name != "seed"]
+    for key in keys:
+        if key not in allowed and key not in RESERVED_KEYS:
+            near = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            raise ConfigError(
+                f"unknown config key '{key}' in {where}{hint}; allowed: seeds, {', '.join(allowed)}"
+            )
+
+
+def load_config_file(path: str | Path, profile: str | None, experiment: str) -> dict[str, Any]:
+    """Read a YAML config file and apply a profile; returns a flat mapping of overrides."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+    data = data or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of keys to values")
+    if data.get("experiment", experiment) != experiment:
+        raise ConfigError(f"config file {path} is for '{data['experiment']}', not '{experiment}'")
+    profiles = data.pop("profiles", {}) or {}
+    data.pop("experiment", None)
+    cls = EXPERIMENTS[experiment]
+    check_keys(cls, data, str(path))
+    if profile is not None:
+        if profile not in profiles:
+            names = ", ".join(profiles) or "none defined"
+            raise ConfigError(f"profile '{profile}' is not in {path}; available: {names}")
+        check_keys(cls, profiles[profile] or {}, f"{path} profile '{profile}'")
+        data.update(profiles[profile] or {})
+    return data
+
+
+def parse_set(items: tuple[str, ...]) -> dict[str, Any]:
+    """``("delay=18", "slope=[0.5,1]")`` -> {"delay": 18, "slope": [0.5, 1]} (values parsed as YAML)."""
+    out = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r} is not key=value")
+        try:
+            out[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {item!r}: the value is not valid YAML") from None
+    return out
+
+
+def expand(experiment: str, overrides: Mapping[str, Any]) -> list:
+    """Expand overrides (list values are grid axes, ``seeds`` a seed list) into validated run configs.
+
+    Runs are ordered condition by condition, seeds innermost, so consecutive runs that share a
+    condition can train together as one batched computation.
+    """
+    cls = EXPERIMENTS[experiment]
+    overrides = dict(overrides)
+    check_keys(cls, overrides, "the configuration")
+    seeds = parse_seeds(overrides.pop("seeds", 0))
+    axes = {k: v if isinstance(v, list) else [v] for k, v in overrides.items()}
+    for key, values in axes.items():
+        if not values:
+            raise ConfigError(f"{key}=[] is an empty grid axis")
+    runs = []
+    for combo in itertools.product(*axes.values()):
+        fields = {k: _coerce(cls, k, v) for k, v in zip(axes, combo, strict=True)}
+        for seed in seeds:
+            runs.append(cls(**fields, seed=seed))
+    return runs
+
+
+def field_help(cls: type) -> dict[str, str]:
+    """The inline comment of each field, used as CLI help (parsed from the source once)."""
+    import inspect
+
+    helps = {}
+    for line in inspect.getsource(cls).splitlines():
+        name, sep, rest = line.strip().partition(":")
+        if sep and "#" in rest and name.isidentifier():
+            helps[name] = rest.split("#", 1)[1].strip()
+    return helps

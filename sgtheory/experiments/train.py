@@ -1,0 +1,133 @@
+"""Task training of tanh, binary and LIF RNNs on the delayed XOR / copy tasks (flossing spec §6.2).
+
+Per epoch: a fresh batch of B sequences, logit binary cross-entropy of the readout on the scored
+steps (averaged over scored steps and batch), accuracy [r_t ≥ 0] = y_t on the same batch *before*
+the update, |dL/dh0| = Frobenius norm of ∂L/∂x0 (D5), then per-array gradient-norm clipping
+(threshold ``clip``) and an Adam step (lr, β = (0.9, 0.999), ε = 1e-8).
+
+Runs that differ only in their seed train together: every parameter has a leading realization
+dimension, the loss is the sum of the per-realization losses (so gradients do not mix), clipping is
+per realization and per array, and Adam is elementwise, so each realization follows exactly the
+trajectory it would follow alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from sgtheory.config import TrainConfig
+from sgtheory.models.rnn import RNN, init_weights
+from sgtheory.seeding import stream
+from sgtheory.tasks.delayed import delayed_task
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+Progress = Callable[[int, dict[str, float]], None]
+BeforeEpoch = Callable[[RNN, int], None]
+
+
+@dataclasses.dataclass
+class RunResult:
+    """Outcome of one run: its recorded rows (measures only) and an error message if it stopped early."""
+
+    config: TrainConfig
+    rows: list[dict]
+    error: str | None = None
+
+
+def build_model(configs: Sequence[TrainConfig]) -> RNN:
+    """Initialise one realization per config (their seeds) and stack them into one batched RNN."""
+    cfg = configs[0]
+    dtype = DTYPES[cfg.dtype]
+    per_run = [init_weights(c, stream(c.seed, "net"), dtype) for c in configs]
+    weights = {k: torch.stack([w[k] for w in per_run]) for k in per_run[0]}
+    D = 2 * cfg.N if cfg.model == "lif" else cfg.N
+    x0 = torch.stack([torch.randn(cfg.batch, D, generator=stream(c.seed, "ic"), dtype=dtype) for c in configs])
+    model = RNN(cfg.model, weights, x0, cfg.spike_surrogate(), cfg.tau_mem, cfg.tau_syn, cfg.dt, cfg.threshold)
+    with torch.no_grad():
+        model.x0.copy_(model.relax(model.x0, cfg.relax_steps))
+    return model
+
+
+def draw_batch(configs: Sequence[TrainConfig], epoch: int):
+    """Inputs (T, R, B, 1), targets (T, R, B) and scored mask (T,): each realization its own stream."""
+    cfg = configs[0]
+    dtype = DTYPES[cfg.dtype]
+    draws = [
+        delayed_task(c.task, c.delay, c.T, c.batch, stream(c.seed, "input", epoch), c.input_amplitude, dtype)
+        for c in configs
+    ]
+    inputs = torch.stack([d[0] for d in draws], dim=1)
+    targets = torch.stack([d[1] for d in draws], dim=1).squeeze(-1)
+    return inputs, targets, draws[0][2]
+
+
+def clip_per_realization(params, threshold: float) -> None:
+    """Scale each realization's gradient of each array to norm ≤ threshold (Flux ClipNorm per array)."""
+    for p in params:
+        norms = p.grad.flatten(1).norm(dim=1)
+        factor = (threshold / norms).clamp(max=1.0)
+        p.grad.mul_(factor.view(-1, *([1] * (p.dim() - 1))))
+
+
+def finite_per_realization(loss: torch.Tensor, params) -> torch.Tensor:
+    """(R,) bool: loss and every gradient entry of the realization are finite."""
+    ok = torch.isfinite(loss)
+    for p in params:
+        ok &= torch.isfinite(p.grad.flatten(1)).all(dim=1)
+    return ok
+
+
+def train(
+    configs: Sequence[TrainConfig], progress: Progress | None = None, before_epoch: BeforeEpoch | None = None
+) -> list[RunResult]:
+    """Train the runs ``configs`` (identical but for the seed) as one batched computation.
+
+    ``before_epoch(model, epoch)`` runs before each training epoch: the hook where flossing
+    schedules act on the network (its own optimizer, its own objective, spec §6.3).
+    """
+    cfg = configs[0]
+    if any(dataclasses.replace(c, seed=cfg.seed) != cfg for c in configs):
+        raise ValueError("configs trained together must differ only in their seed")
+    model = build_model(configs)
+    params = list(model.parameters())
+    optimizer = torch.optim.Adam(params, lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8)
+    results = [RunResult(c, []) for c in configs]
+    alive = torch.ones(len(configs), dtype=torch.bool)
+
+    for epoch in range(1, cfg.epochs + 1):
+        if before_epoch is not None:
+            before_epoch(model, epoch)
+        inputs, targets, scored = draw_batch(configs, epoch)
+        logits = model(inputs)[scored]
+        target = targets[scored]
+        loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none").mean(dim=(0, 2))
+        accuracy = ((logits >= 0) == (target > 0.5)).to(loss.dtype).mean(dim=(0, 2))
+        optimizer.zero_grad(set_to_none=False)
+        loss.sum().backward()
+        grad_h0 = model.x0.grad.flatten(1).norm(dim=1)
+
+        finite = finite_per_realization(loss.detach(), params)
+        for r in torch.nonzero(alive & ~finite).flatten().tolist():
+            results[r].error = f"non-finite loss or gradient at epoch {epoch}; the run stopped there"
+        alive &= finite
+        for p in params:
+            p.grad[~alive] = 0.0
+        if (epoch - 1) % cfg.record_every == 0 or epoch == cfg.epochs:
+            for r in torch.nonzero(alive).flatten().tolist():
+                results[r].rows.append({
+                    "epoch": epoch,
+                    "loss": loss[r].item(),
+                    "accuracy": accuracy[r].item(),
+                    "grad_h0_norm": grad_h0[r].item(),
+                })
+        if not alive.any():
+            break
+        clip_per_realization(params, cfg.clip)
+        optimizer.step()
+        if progress is not None:
+            progress(epoch, {"acc": accuracy[alive].mean().item(), "loss": loss[alive].mean().item()})
+    return results

@@ -1,0 +1,75 @@
+"""Pure step functions of the recurrent models (flossing spec §2).
+
+Every step has the signature ``step(drive, state, params) -> (out, new_state)``: ``drive`` is the
+external input current of this step (input weights times input plus bias), ``out`` the quantity the
+linear readout reads. All tensors carry leading batch dimensions; weights may be batched over
+independent realizations, shape (R, N, N), with states (R, B, N).
+
+Rate/binary RNN (discrete time, local field x)::
+
+    x_{t+1} = J φ(x_t) + drive_t        out = x_{t+1}
+
+with φ = tanh (rate) or the Heaviside step H with a surrogate derivative (binary).
+
+Current-based LIF (Δt = 1 ms, α = exp(-Δt/τ_syn), β = exp(-Δt/τ_mem), threshold θ)::
+
+    s_t     = H(v_t - θ)
+    I_{t+1} = α I_t + V s_t + drive_t
+    v_{t+1} = (β v_t + (1 - β) I_{t+1}) (1 - s_t)      reset detached from autograd
+    out     = v_{t+1}
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import NamedTuple
+
+import torch
+
+from sgtheory.functional.surrogate import Surrogate, spike
+
+
+def recurrent(rates: torch.Tensor, J: torch.Tensor) -> torch.Tensor:
+    """J·r for every row of ``rates`` (..., N), with J (N, N) or batched (R, N, N)."""
+    return rates @ J.transpose(-1, -2)
+
+
+class RateParams(NamedTuple):
+    J: torch.Tensor  # recurrent weights (R, N, N)
+    phi: Callable[[torch.Tensor], torch.Tensor]  # nonlinearity: tanh or a surrogate spike function
+
+
+def rate_step(drive: torch.Tensor, x: torch.Tensor, p: RateParams) -> tuple[torch.Tensor, torch.Tensor]:
+    """x' = J φ(x) + drive; the readout reads the local field x'."""
+    x_new = recurrent(p.phi(x), p.J) + drive
+    return x_new, x_new
+
+
+def binary_phi(surrogate: Surrogate) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Heaviside step H(x) (threshold 0) whose backward pass uses ``surrogate``."""
+    return lambda x: spike(x, surrogate)
+
+
+class LIFParams(NamedTuple):
+    V: torch.Tensor  # recurrent weights (R, N, N)
+    surrogate: Surrogate
+    alpha: float  # synaptic decay per step, exp(-dt/tau_syn)
+    beta: float  # membrane decay per step, exp(-dt/tau_mem)
+    threshold: float
+
+
+def lif_params(V, surrogate, tau_mem=10.0, tau_syn=5.0, dt=1.0, threshold=1.0) -> LIFParams:
+    """Parameters of the current-based LIF from time constants in ms."""
+    return LIFParams(V, surrogate, math.exp(-dt / tau_syn), math.exp(-dt / tau_mem), threshold)
+
+
+def lif_step(
+    drive: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], p: LIFParams
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """One LIF step; ``state`` is (v, I). The multiplicative reset is detached (SpyTorch convention)."""
+    v, current = state
+    s = spike(v - p.threshold, p.surrogate)
+    current = p.alpha * current + recurrent(s, p.V) + drive
+    v = (p.beta * v + (1.0 - p.beta) * current) * (1.0 - s.detach())
+    return v, (v, current)

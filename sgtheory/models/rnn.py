@@ -1,0 +1,103 @@
+"""Recurrent networks on delayed tasks, batched over independent realizations (flossing spec §2).
+
+Parameters carry a leading realization dimension R, so R networks with different seeds train as one
+batched computation (batched matmuls); nothing couples the realizations, so each one evolves exactly
+as it would alone.
+
+Initialisation (spec §2.4), per realization:
+
+- J = gain·z/√N + gbar/N with z ~ N(0, 1) ("gaussian"), or J = gain·Q with Q Haar-orthogonal;
+  for the LIF model the rows of z are centred (spec §2.3);
+- w_in = input_scale·N(0, 1) + input_mean; w_out = readout_scale·N(0, 1) + readout_mean;
+- b = bias_mean + bias_scale·U[0, 1); readout offset c = readout_offset;
+- the initial state x0 (N×B; 2N×B for LIF, v then I) is drawn from N(0, 1) and relaxed for
+  ``relax_steps`` input-free steps; it is then a trainable parameter.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from sgtheory.functional.neurons import RateParams, binary_phi, lif_params, lif_step, rate_step
+from sgtheory.functional.surrogate import Surrogate
+
+
+def init_recurrent(N, gain, gbar, init, center_rows, generator, dtype) -> torch.Tensor:
+    """Random recurrent matrix (N, N) of one realization."""
+    z = torch.randn(N, N, generator=generator, dtype=dtype)
+    if init == "orthogonal":
+        q, r = torch.linalg.qr(z)
+        return gain * q * torch.sign(torch.diagonal(r))
+    if center_rows:
+        z = z - z.mean(dim=1, keepdim=True)
+    return gain * z / N**0.5 + gbar / N
+
+
+def init_weights(cfg, net_gen: torch.Generator, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """Initial parameters of one realization from its network generator (``cfg`` a TrainConfig)."""
+    N, S = cfg.N, 1
+    J = init_recurrent(N, cfg.gain, cfg.gbar, cfg.init, cfg.model == "lif", net_gen, dtype)
+    w_in = cfg.input_scale * torch.randn(N, S, generator=net_gen, dtype=dtype) + cfg.input_mean
+    w_out = cfg.readout_scale * torch.randn(N, 1, generator=net_gen, dtype=dtype) + cfg.readout_mean
+    b = cfg.bias_mean + cfg.bias_scale * torch.rand(N, generator=net_gen, dtype=dtype)
+    c = torch.full((1,), cfg.readout_offset, dtype=dtype)
+    return {"J": J, "w_in": w_in, "w_out": w_out, "b": b, "c": c}
+
+
+class RNN(nn.Module):
+    """Tanh, binary or LIF recurrent network with a linear readout of the local field (or membrane v).
+
+    ``weights`` maps J (R,N,N), w_in (R,N,S), w_out (R,N,1), b (R,N), c (R,1) to stacked tensors;
+    ``x0`` is the initial state (R, B, D) with D = N (tanh, binary) or 2N (LIF: v then I).
+    """
+
+    def __init__(self, model: str, weights: dict[str, torch.Tensor], x0: torch.Tensor, surrogate: Surrogate,
+                 tau_mem=10.0, tau_syn=5.0, dt=1.0, threshold=1.0):
+        super().__init__()
+        self.model = model
+        self.surrogate = surrogate
+        self.lif_constants = dict(tau_mem=tau_mem, tau_syn=tau_syn, dt=dt, threshold=threshold)
+        for name, tensor in weights.items():
+            setattr(self, name, nn.Parameter(tensor.clone()))
+        self.x0 = nn.Parameter(x0.clone())
+
+    @property
+    def N(self) -> int:
+        return self.J.shape[-1]
+
+    def _step_fn(self):
+        """(step, params, state-from-vector) for this model."""
+        if self.model == "lif":
+            params = lif_params(self.J, self.surrogate, **self.lif_constants)
+            return lif_step, params, lambda x: (x[..., : self.N], x[..., self.N :])
+        phi = torch.tanh if self.model == "tanh" else binary_phi(self.surrogate)
+        return rate_step, RateParams(self.J, phi), lambda x: x
+
+    def run(self, drive: torch.Tensor, state0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Iterate the step over drive (T, R, B, N) from a state vector (R, B, D).
+
+        Returns the readout variable at every step (T, R, B, N) and the final state vector (R, B, D).
+        """
+        step, params, unpack = self._step_fn()
+        state = unpack(state0)
+        outs = []
+        for drive_t in drive:
+            out, state = step(drive_t, state, params)
+            outs.append(out)
+        final = torch.cat(state, dim=-1) if isinstance(state, tuple) else state
+        return torch.stack(outs), final
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Readout logits (T, R, B) for inputs (T, R, B, S), starting from the trainable x0."""
+        drive = inputs @ self.w_in.transpose(-1, -2) + self.b[:, None, :]
+        outs, _ = self.run(drive, self.x0)
+        return (outs @ self.w_out).squeeze(-1) + self.c
+
+    @torch.no_grad()
+    def relax(self, state0: torch.Tensor, steps: int) -> torch.Tensor:
+        """State after ``steps`` input-free steps (drive = bias only) from state0 (R, B, D)."""
+        if steps == 0:
+            return state0
+        drive = self.b[:, None, :].expand(steps, -1, state0.shape[1], -1)
+        return self.run(drive, state0)[1]

@@ -1,0 +1,159 @@
+"""Tidy result tables: provenance, atomic writes, one shard per run, resume and collect.
+
+Every row carries the run's conditions (all config fields, ``experiment``), its ``seed``, ``run_id``
+(hash of the full config) and ``config_hash`` (hash of the config without the seed, shared by the
+seeds of one condition). The parquet metadata key ``sgtheory`` holds the package version and the
+resolved config of every run (CSV tables get the same JSON in a ``.meta.json`` file beside them).
+
+Each finished run is written as its own shard ``<out stem>.shards/<run_id>.parquet`` next to the
+output; a rerun skips runs whose shard is complete, and ``collect`` concatenates the shards of the
+requested runs into the output table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sgtheory import __version__
+
+FORMATS = ("parquet", "csv")
+META_KEY = b"sgtheory"
+
+
+class ResultsError(ValueError):
+    """A problem with an output path or a stored table; the message is one line for the user."""
+
+
+def output_format(path: Path, fmt: str | None) -> str:
+    """The table format: ``fmt`` if given, else from the suffix (.parquet or .csv)."""
+    fmt = fmt or path.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise ResultsError(f"cannot write '{path}': the format must be one of {', '.join(FORMATS)} "
+                           "(from --format or the file suffix)")
+    return fmt
+
+
+def check_output(path: str | Path, fmt: str | None = None) -> tuple[Path, str]:
+    """Validate an output path before any work: a known format and a folder we can write to.
+
+    Creates the folder if needed and proves it writable with a temporary file that is removed again.
+    """
+    path = Path(path)
+    fmt = output_format(path, fmt)
+    if path.is_dir():
+        raise ResultsError(f"cannot write '{path}': it is a directory")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as err:
+        raise ResultsError(f"cannot write '{path}': folder '{path.parent}' is not writable ({err.strerror})") from None
+    return path, fmt
+
+
+def tidy(config, experiment: str, rows: Sequence[dict]) -> pd.DataFrame:
+    """Rows of measures -> long-form table with every condition column and provenance."""
+    conditions = {"experiment": experiment, **config.to_dict()}
+    conditions |= {"run_id": config.run_id(), "config_hash": config.condition_hash()}
+    frame = pd.DataFrame(list(rows))
+    for key, value in conditions.items():
+        frame[key] = value
+    return frame[list(conditions) + [c for c in frame.columns if c not in conditions]]
+
+
+def _atomic(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` and rename the temporary file onto ``path`` (never half-written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, metadata: dict[str, Any], fmt: str | None = None) -> Path:
+    """Write ``frame`` atomically as parquet (metadata in the schema) or CSV (metadata beside it)."""
+    path = Path(path)
+    fmt = output_format(path, fmt)
+    meta = json.dumps({"version": __version__, **metadata}, default=str)
+    if fmt == "parquet":
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: meta.encode()})
+        _atomic(path, lambda tmp: pq.write_table(table, tmp))
+    else:
+        _atomic(Path(f"{path}.meta.json"), lambda tmp: Path(tmp).write_text(meta))
+        _atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
+    return path
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The ``sgtheory`` metadata of a table written by :func:`write_table`."""
+    path = Path(path)
+    if path.suffix == ".csv":
+        return json.loads(Path(f"{path}.meta.json").read_text())
+    return json.loads(pq.read_schema(path).metadata[META_KEY])
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    return pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+
+
+class ShardStore:
+    """One parquet shard per run beside the output table: ``<out stem>.shards/<run_id>.parquet``."""
+
+    def __init__(self, out: str | Path):
+        out = Path(out)
+        self.folder = out.parent / f"{out.stem}.shards"
+
+    def path(self, config) -> Path:
+        return self.folder / f"{config.run_id()}.parquet"
+
+    def is_complete(self, config) -> bool:
+        """The run's shard exists, belongs to this exact config and holds all the rows it declares."""
+        path = self.path(config)
+        if not path.exists():
+            return False
+        try:
+            meta = read_metadata(path)
+            rows = pq.read_metadata(path).num_rows
+        except (OSError, KeyError, ValueError, pa.ArrowException):
+            return False
+        return meta.get("run_id") == config.run_id() and meta.get("n_rows") == rows
+
+    def write(self, config, experiment: str, frame: pd.DataFrame, error: str | None) -> None:
+        meta = {"experiment": experiment, "run_id": config.run_id(), "config_hash": config.condition_hash(),
+                "config": config.to_dict(), "n_rows": len(frame), "error": error}
+        write_table(frame, self.path(config), meta, "parquet")
+
+    def collect(self, configs: Sequence, experiment: str, out: str | Path,
+                fmt: str | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
+        """Concatenate the shards of ``configs`` into ``out``; every run must have a complete shard.
+
+        Returns the table and the runs that stopped early (run_id -> message).
+        """
+        frames, runs, failures = [], {}, {}
+        for config in configs:
+            if not self.is_complete(config):
+                raise ResultsError(f"run {config.run_id()} (seed {config.seed}) has no complete shard in {self.folder}")
+            path = self.path(config)
+            meta = read_metadata(path)
+            frames.append(pd.read_parquet(path))
+            runs[config.run_id()] = config.to_dict()
+            if meta.get("error"):
+                failures[config.run_id()] = f"seed {config.seed}: {meta['error']}"
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        write_table(frame, out, {"experiment": experiment, "runs": runs, "failures": failures}, fmt)
+        return frame, failures

@@ -1,0 +1,54 @@
+"""Run a sweep: expanded run configs -> batched groups -> one shard per run -> collected table.
+
+Runs that differ only in their seed form a group and execute as one batched computation. Runs whose
+shard is already complete are skipped, so an interrupted sweep resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from sgtheory.experiments import train
+from sgtheory.results import ShardStore, tidy
+
+EXPERIMENTS = {"train": train.train}
+
+
+@dataclass
+class SweepOutcome:
+    table: pd.DataFrame
+    skipped: int  # runs found complete from an earlier invocation
+    failures: dict[str, str]  # run_id -> message, for runs that stopped early (now or before)
+
+
+def groups_by_condition(configs: Sequence) -> list[list]:
+    """Consecutive-or-not runs sharing a condition hash, in first-appearance order."""
+    groups: dict[str, list] = {}
+    for config in configs:
+        groups.setdefault(config.condition_hash(), []).append(config)
+    return list(groups.values())
+
+
+def run_sweep(
+    experiment: str,
+    configs: Sequence,
+    out,
+    fmt: str | None = None,
+    progress_for: Callable[[list, int, int], object] | None = None,
+) -> SweepOutcome:
+    """Execute the missing runs of ``configs`` in-process and collect every run into ``out``.
+
+    ``progress_for(group, index, n_groups)`` returns the progress callback of one group (or None).
+    """
+    store = ShardStore(out)
+    todo = [c for c in configs if not store.is_complete(c)]
+    groups = groups_by_condition(todo)
+    for index, group in enumerate(groups):
+        progress = progress_for(group, index, len(groups)) if progress_for else None
+        for result in EXPERIMENTS[experiment](group, progress):
+            store.write(result.config, experiment, tidy(result.config, experiment, result.rows), result.error)
+    table, failures = store.collect(configs, experiment, out, fmt)
+    return SweepOutcome(table, len(configs) - len(todo), failures)

@@ -1,0 +1,120 @@
+"""End-to-end CLI behaviour on tiny runs: tables, resume, bad input, non-finite runs."""
+
+import sys
+
+import pandas as pd
+import pytest
+
+from sgtheory.cli import main
+from sgtheory.results import read_metadata
+
+TINY = ["--N", "6", "--T", "20", "--delay", "4", "--epochs", "12", "--batch", "2", "--record-every", "5"]
+
+
+def run_cli(monkeypatch, capsys, *args):
+    monkeypatch.setattr(sys, "argv", ["sgtheory", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_train_writes_tidy_table_with_provenance(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "res" / "train.parquet"
+    code, stdout, _ = run_cli(monkeypatch, capsys, "train", *TINY, "--seeds", "0-1", "--out", str(out))
+    assert code == 0, stdout
+    table = pd.read_parquet(out)
+    assert len(table) == 2 * 4  # two runs, each recorded at epochs 1, 6, 11 and the last (12)
+    assert sorted(table["epoch"].unique()) == [1, 6, 11, 12]
+    for column in ("task", "delay", "model", "surrogate", "slope", "gain", "N", "seed", "epoch", "loss",
+                   "accuracy", "grad_h0_norm", "run_id", "config_hash"):
+        assert column in table.columns
+    assert table["config_hash"].nunique() == 1 and table["run_id"].nunique() == 2
+    meta = read_metadata(out)
+    assert meta["version"] and set(meta["runs"]) == set(table["run_id"])
+    assert meta["runs"][table["run_id"].iloc[0]]["N"] == 6
+
+
+def test_rerun_resumes_only_missing_runs(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "train.parquet"
+    args = ["train", *TINY, "--seeds", "0-2", "--out", str(out)]
+    assert run_cli(monkeypatch, capsys, *args)[0] == 0
+    first = pd.read_parquet(out)
+    shards = sorted((tmp_path / "train.shards").iterdir())
+    assert len(shards) == 3
+    shards[1].unlink()  # as if the sweep had been interrupted before this run finished
+    code, stdout, _ = run_cli(monkeypatch, capsys, *args)
+    assert code == 0 and "2 runs were already complete" in stdout
+    pd.testing.assert_frame_equal(pd.read_parquet(out), first)  # same seed, same numbers
+
+
+def test_csv_output_and_set(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "t.csv"
+    code, _, _ = run_cli(monkeypatch, capsys, "train", *TINY, "--set", "model=tanh", "--set", "delay=[4, 6]",
+                         "--out", str(out))
+    assert code == 0
+    table = pd.read_csv(out)
+    assert set(table["model"]) == {"tanh"} and set(table["delay"]) == {4, 6}
+    assert read_metadata(out)["experiment"] == "train"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--task", "foo"], "task='foo' is not allowed; choose one of: xor, copy"),
+        (["--model", "gru"], "model='gru' is not allowed; choose one of: tanh, binary, lif"),
+        (["--surrogate", "atan"], "surrogate='atan' is not allowed; choose one of: fast_sigmoid"),
+        (["--delay", "5"], "delay=5 is odd"),
+        (["--delay", "20"], "delay=20 must be smaller than the sequence length T=20"),
+        (["--N", "0"], "N=0 must be a positive integer"),
+        (["--batch", "-1"], "batch=-1 must be a positive integer"),
+        (["--set", "foo=1"], "unknown config key 'foo'"),
+        (["--config", "{missing}"], "cannot read config file"),
+        (["--config", "{bad}"], "not valid YAML"),
+        (["--out", "{file}/x.parquet"], "not writable"),
+        (["--out", "{tmp}/x.txt"], "format must be one of parquet, csv"),
+        (["--seeds", "x"], "seeds='x' is not a seed list"),
+        (["--N", "abc"], "'abc' is not a valid integer"),
+        (["--bogus"], "No such option"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, monkeypatch, capsys, args, fragment):
+    (tmp_path / "bad.yaml").write_text("N: [1, 2\n")
+    (tmp_path / "file").write_text("")
+    names = {"missing": tmp_path / "absent.yaml", "bad": tmp_path / "bad.yaml", "file": tmp_path / "file",
+             "tmp": tmp_path}
+    args = [a.format(**names) for a in args]
+    if "--out" not in args:
+        args += ["--out", str(tmp_path / "res" / "x.parquet")]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, stdout, stderr = run_cli(monkeypatch, capsys, "train", *TINY, *args)
+    assert code == 2
+    assert stderr.count("\n") == 1 and stderr.startswith("sgtheory: error: ") and fragment in stderr
+    assert "Traceback" not in stderr + stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+def test_non_finite_run_stops_with_message_and_keeps_rows(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "nan.parquet"
+    # inputs of amplitude 1e39 overflow float32 to inf, so the loss is NaN from the first epoch
+    code, _, stderr = run_cli(monkeypatch, capsys, "train", *TINY, "--input-amplitude", "1e39", "--out", str(out))
+    assert code == 1
+    assert "run stopped early: seed 0: non-finite loss or gradient at epoch 1" in stderr
+    assert "Traceback" not in stderr
+    assert len(pd.read_parquet(out)) == 0
+    assert read_metadata(out)["failures"]
+
+
+def test_plot_training_curves(tmp_path, monkeypatch, capsys):
+    table = tmp_path / "t.parquet"
+    assert run_cli(monkeypatch, capsys, "train", *TINY, "--seeds", "0-1", "--set", "delay=[4, 6]",
+                   "--out", str(table))[0] == 0
+    code, stdout, _ = run_cli(monkeypatch, capsys, "plot", "training-curves", str(table), "--out",
+                              str(tmp_path / "fig.png"))
+    assert code == 0
+    assert (tmp_path / "fig.png").stat().st_size > 10_000 and (tmp_path / "fig.pdf").exists()
+    code, _, stderr = run_cli(monkeypatch, capsys, "plot", "nope", str(table), "--out", str(tmp_path / "x.png"))
+    assert code == 2 and "unknown figure 'nope'; available: training-curves" in stderr
