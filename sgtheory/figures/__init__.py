@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sgtheory.figures.style import save
+import matplotlib.pyplot as plt
+
+from sgtheory.figures.style import RC, save
 from sgtheory.figures.training import training_curves
 from sgtheory.results import read_table
 
@@ -13,4 +15,5 @@ FIGURES = {"training-curves": training_curves}
 
 def render(name: str, table: str | Path, out: str | Path) -> list[Path]:
     """Draw figure ``name`` from the table at ``table``; writes PNG and PDF, returns their paths."""
-    return save(FIGURES[name](read_table(table)), out)
+    with plt.rc_context(RC):
+        return save(FIGURES[name](read_table(table)), out)

@@ -28,9 +28,8 @@ RC = {
 
 
 def new_figure(width: float, height: float, ncols: int = 1, nrows: int = 1):
-    """A figure of the given size (inches) with the house style and panel letters ready to add."""
-    with plt.rc_context(RC):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False, layout="constrained")
+    """A figure of the given size (inches); call inside ``plt.rc_context(RC)`` (``render`` does)."""
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False, layout="constrained")
     return fig, axes.ravel()
 
 
@@ -43,8 +42,7 @@ def save(fig, out: str | Path) -> list[Path]:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     paths = [out.with_suffix(".png"), out.with_suffix(".pdf")]
-    with plt.rc_context(RC):
-        for path in paths:
-            fig.savefig(path, metadata={"Software": None} if path.suffix == ".png" else {"Creator": None})
+    for path in paths:
+        fig.savefig(path, metadata={"Software": None} if path.suffix == ".png" else {"Creator": None})
     plt.close(fig)
     return paths

@@ -38,7 +38,7 @@ def training_curves(table: pd.DataFrame):
     _curves(acc, table, "accuracy", 100)
     acc.axhline(50, ls=":", color=REFERENCE_GREY, lw=1)
     acc.set(xlabel="training epoch", ylabel="test accuracy (%)", ylim=(40, 102))
-    acc.legend(frameon=False, loc="lower right")
+    acc.legend(frameon=False, loc="center right")
 
     _curves(grad, table, "grad_h0_norm")
     grad.set(xlabel="training epoch", ylabel=r"$|\partial L/\partial h_0|$ (Frobenius)", yscale="log")
@@ -51,7 +51,7 @@ def training_curves(table: pd.DataFrame):
     final.plot(paper.index, paper.to_numpy(), "s--", color=REFERENCE_GREY, lw=1, ms=3, label="paper, no flossing")
     final.axhline(50, ls=":", color=REFERENCE_GREY, lw=1)
     final.set(xlabel="delay d (steps)", ylabel=f"final accuracy (%, last {FINAL_WINDOW} epochs)", ylim=(40, 102))
-    final.legend(frameon=False, loc="center left")
+    final.legend(frameon=False, loc="upper right")
 
     model = ", ".join(sorted(table["model"].unique()))
     fig.suptitle(f"{model} RNN, delayed XOR, no flossing (N = {table['N'].iloc[0]}, "
