@@ -23,6 +23,7 @@ test: setup lint
 	$(BIN)/python -m pytest
 
 all: train-baseline
+	$(SG) report $(FIGDIR)
 
 # Each figure: run the experiment (resumes finished runs), then draw it.
 train-baseline: setup

@@ -38,7 +38,8 @@ def experiment_options(cls):
         for f in reversed([f for f in dataclasses.fields(cls) if f.name != "seed"]):
             flag = "--" + f.name.replace("_", "-")
             kind = hints[f.name] if hints[f.name] in (int, float) else str
-            text = f"{helps.get(f.name, '')} [default: {f.default}]".strip()
+            default = "" if f.default is None else f" [default: {f.default}]"
+            text = f"{helps.get(f.name, '')}{default}".strip()
             command = click.option(flag, f.name, type=kind, default=None, help=text)(command)
         return command
 
@@ -134,6 +135,15 @@ def plot(figure, table, out):
     except (ValueError, KeyError) as err:
         fail(f"cannot draw {figure} from {table}: {err}")
     click.echo("wrote " + ", ".join(map(str, paths)))
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+def report(folder):
+    """Assemble FOLDER/REPORT.md from the report sections that `sgtheory plot` wrote there."""
+    from sgtheory.figures import write_report
+
+    click.echo(f"wrote {write_report(folder)}")
 
 
 def main() -> None:

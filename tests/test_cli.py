@@ -116,5 +116,9 @@ def test_plot_training_curves(tmp_path, monkeypatch, capsys):
                               str(tmp_path / "fig.png"))
     assert code == 0
     assert (tmp_path / "fig.png").stat().st_size > 10_000 and (tmp_path / "fig.pdf").exists()
+    section = (tmp_path / "fig.md").read_text()
+    assert "| 4 | — |" in section and "| 6 | — |" in section and "**" in section
+    assert run_cli(monkeypatch, capsys, "report", str(tmp_path))[0] == 0
+    assert section in (tmp_path / "REPORT.md").read_text()
     code, _, stderr = run_cli(monkeypatch, capsys, "plot", "nope", str(table), "--out", str(tmp_path / "x.png"))
     assert code == 2 and "unknown figure 'nope'; available: training-curves" in stderr

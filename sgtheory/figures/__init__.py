@@ -7,13 +7,33 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from sgtheory.figures.style import RC, save
-from sgtheory.figures.training import training_curves
+from sgtheory.figures.training import training_curves, training_report
 from sgtheory.results import read_table
 
 FIGURES = {"training-curves": training_curves}
+REPORTS = {"training-curves": training_report}  # figure -> markdown section (paper vs ours, claims)
 
 
 def render(name: str, table: str | Path, out: str | Path) -> list[Path]:
-    """Draw figure ``name`` from the table at ``table``; writes PNG and PDF, returns their paths."""
+    """Draw figure ``name`` from ``table``; writes PNG, PDF and (where the figure has one) its report
+    section as ``<out>.md`` beside them. Returns the written paths."""
+    frame = read_table(table)
     with plt.rc_context(RC):
-        return save(FIGURES[name](read_table(table)), out)
+        paths = save(FIGURES[name](frame), out)
+    if name in REPORTS:
+        section = Path(out).with_suffix(".md")
+        body = f"## {Path(out).stem}\n\n![{name}]({Path(out).with_suffix('.png').name})\n\nTable: `{table}`\n\n"
+        section.write_text(body + REPORTS[name](frame) + "\n")
+        paths.append(section)
+    return paths
+
+
+def write_report(folder: str | Path) -> Path:
+    """Assemble ``REPORT.md`` in ``folder`` from the report sections written by :func:`render`."""
+    folder = Path(folder)
+    sections = sorted(p for p in folder.glob("*.md") if p.name != "REPORT.md")
+    header = ("# Reproduction report\n\nPaper values next to ours for every figure built so far, and each "
+              "qualitative claim marked holds / fails. Rebuilt by `make all`.\n\n")
+    report = folder / "REPORT.md"
+    report.write_text(header + "\n".join(p.read_text() for p in sections))
+    return report
