@@ -37,10 +37,14 @@ def experiment_options(cls):
     def decorate(command):
         for f in reversed([f for f in dataclasses.fields(cls) if f.name != "seed"]):
             flag = "--" + f.name.replace("_", "-")
-            kind = hints[f.name] if hints[f.name] in (int, float) else str
             default = "" if f.default is None else f" [default: {f.default}]"
             text = f"{helps.get(f.name, '')}{default}".strip()
-            command = click.option(flag, f.name, type=kind, default=None, help=text)(command)
+            if hints[f.name] is bool:
+                flag = f"{flag}/--no-{flag[2:]}"
+                command = click.option(flag, f.name, default=None, help=text)(command)
+            else:
+                kind = hints[f.name] if hints[f.name] in (int, float) else str
+                command = click.option(flag, f.name, type=kind, default=None, help=text)(command)
         return command
 
     return decorate

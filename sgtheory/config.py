@@ -88,6 +88,7 @@ class TrainConfig:
     tau_syn: float = 5.0  # LIF synaptic time constant (ms)
     dt: float = 1.0  # LIF time step (ms)
     threshold: float = 1.0  # LIF firing threshold
+    diff_reset: bool = False  # LIF: back-propagate through the reset (default: reset detached)
     record_every: int = 10  # record a row every this many epochs (plus the last epoch)
     dtype: str = "float32"
     floss: str = "none"  # flossing schedule
@@ -185,6 +186,10 @@ def _coerce(cls: type, key: str, value: Any) -> Any:
             if isinstance(value, bool):
                 raise ValueError
             return float(value)
+        if hint is bool:
+            if not isinstance(value, bool):
+                raise ValueError
+            return value
         if hint is str:
             if not isinstance(value, str):
                 raise ValueError

@@ -31,6 +31,7 @@ def test_parse_seeds_rejects(bad):
         ({"slope": -1.0}, "slope"),
         ({"N": 2.5}, "N=2.5 is not a valid int"),
         ({"delayy": 10}, "did you mean 'delay'"),
+        ({"diff_reset": 1}, "diff_reset=1 is not a valid bool"),
     ],
 )
 def test_bad_values_name_the_key_and_what_is_allowed(overrides, fragment):

@@ -140,3 +140,19 @@ def test_readout_reads_the_local_field():
     outs, _ = net.run(drive, net.x0.detach())
     expected = (outs @ net.w_out.detach()).squeeze(-1) + net.c.detach()
     torch.testing.assert_close(net(inputs).detach(), expected, rtol=0, atol=1e-13)
+
+
+def test_lif_differentiable_reset_adds_the_reset_term():
+    """With diff_reset: dv'_i/dv_j gains -(β v_i + (1-β) I'_i) h(v_i - θ) δ_ij (Zenke & Vogels' "DR")."""
+    g = torch.Generator().manual_seed(4)
+    V = torch.randn(4, 4, generator=g, dtype=F64)
+    v = torch.tensor([0.3, 1.4, 0.9, 2.0], dtype=F64)
+    current, drive = torch.randn(4, generator=g, dtype=F64), torch.randn(4, generator=g, dtype=F64)
+    p = lif_params(V, FAST, diff_reset=True)
+    jac = torch.autograd.functional.jacobian(lambda vv: lif_step(drive, (vv, current), p)[0], v)
+    s = (v > 1).to(F64)
+    h = 1 / ((v - 1).abs() + 1) ** 2
+    new_current = p.alpha * current + V @ s + drive
+    detached = (1 - s)[:, None] * (p.beta * torch.eye(4, dtype=F64) + (1 - p.beta) * V * h[None, :])
+    expected = detached - torch.diag((p.beta * v + (1 - p.beta) * new_current) * h)
+    torch.testing.assert_close(jac, expected, rtol=0, atol=1e-12)

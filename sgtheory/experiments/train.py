@@ -46,7 +46,9 @@ def build_model(configs: Sequence[TrainConfig]) -> RNN:
     weights = {k: torch.stack([w[k] for w in per_run]) for k in per_run[0]}
     D = 2 * cfg.N if cfg.model == "lif" else cfg.N
     x0 = torch.stack([torch.randn(cfg.batch, D, generator=stream(c.seed, "ic"), dtype=dtype) for c in configs])
-    model = RNN(cfg.model, weights, x0, cfg.spike_surrogate(), cfg.tau_mem, cfg.tau_syn, cfg.dt, cfg.threshold)
+    lif_options = dict(tau_mem=cfg.tau_mem, tau_syn=cfg.tau_syn, dt=cfg.dt, threshold=cfg.threshold,
+                       diff_reset=cfg.diff_reset)
+    model = RNN(cfg.model, weights, x0, cfg.spike_surrogate(), **lif_options)
     with torch.no_grad():
         model.x0.copy_(model.relax(model.x0, cfg.relax_steps))
     return model

@@ -15,7 +15,7 @@ Current-based LIF (Δt = 1 ms, α = exp(-Δt/τ_syn), β = exp(-Δt/τ_mem), thr
 
     s_t     = H(v_t - θ)
     I_{t+1} = α I_t + V s_t + drive_t
-    v_{t+1} = (β v_t + (1 - β) I_{t+1}) (1 - s_t)      reset detached from autograd
+    v_{t+1} = (β v_t + (1 - β) I_{t+1}) (1 - s_t)      reset detached from autograd by default
     out     = v_{t+1}
 """
 
@@ -57,19 +57,21 @@ class LIFParams(NamedTuple):
     alpha: float  # synaptic decay per step, exp(-dt/tau_syn)
     beta: float  # membrane decay per step, exp(-dt/tau_mem)
     threshold: float
+    diff_reset: bool = False  # let the gradient flow through the reset factor (1 - s_t)
 
 
-def lif_params(V, surrogate, tau_mem=10.0, tau_syn=5.0, dt=1.0, threshold=1.0) -> LIFParams:
+def lif_params(V, surrogate, tau_mem=10.0, tau_syn=5.0, dt=1.0, threshold=1.0, diff_reset=False) -> LIFParams:
     """Parameters of the current-based LIF from time constants in ms."""
-    return LIFParams(V, surrogate, math.exp(-dt / tau_syn), math.exp(-dt / tau_mem), threshold)
+    return LIFParams(V, surrogate, math.exp(-dt / tau_syn), math.exp(-dt / tau_mem), threshold, diff_reset)
 
 
 def lif_step(
     drive: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], p: LIFParams
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-    """One LIF step; ``state`` is (v, I). The multiplicative reset is detached (SpyTorch convention)."""
+    """One LIF step; ``state`` is (v, I). The multiplicative reset is detached (SpyTorch convention)
+    unless ``p.diff_reset``."""
     v, current = state
     s = spike(v - p.threshold, p.surrogate)
     current = p.alpha * current + recurrent(s, p.V) + drive
-    v = (p.beta * v + (1.0 - p.beta) * current) * (1.0 - s.detach())
+    v = (p.beta * v + (1.0 - p.beta) * current) * (1.0 - (s if p.diff_reset else s.detach()))
     return v, (v, current)

@@ -49,15 +49,16 @@ class RNN(nn.Module):
     """Tanh, binary or LIF recurrent network with a linear readout of the local field (or membrane v).
 
     ``weights`` maps J (R,N,N), w_in (R,N,S), w_out (R,N,1), b (R,N), c (R,1) to stacked tensors;
-    ``x0`` is the initial state (R, B, D) with D = N (tanh, binary) or 2N (LIF: v then I).
+    ``x0`` is the initial state (R, B, D) with D = N (tanh, binary) or 2N (LIF: v then I);
+    ``lif_options`` are passed to :func:`lif_params` for the LIF model.
     """
 
     def __init__(self, model: str, weights: dict[str, torch.Tensor], x0: torch.Tensor, surrogate: Surrogate,
-                 tau_mem=10.0, tau_syn=5.0, dt=1.0, threshold=1.0):
+                 **lif_options):
         super().__init__()
         self.model = model
         self.surrogate = surrogate
-        self.lif_constants = dict(tau_mem=tau_mem, tau_syn=tau_syn, dt=dt, threshold=threshold)
+        self.lif_options = lif_options  # keyword arguments of lif_params: tau_mem, tau_syn, dt, threshold, diff_reset
         for name, tensor in weights.items():
             setattr(self, name, nn.Parameter(tensor.clone()))
         self.x0 = nn.Parameter(x0.clone())
@@ -69,7 +70,7 @@ class RNN(nn.Module):
     def _step_fn(self):
         """(step, params, state-from-vector) for this model."""
         if self.model == "lif":
-            params = lif_params(self.J, self.surrogate, **self.lif_constants)
+            params = lif_params(self.J, self.surrogate, **self.lif_options)
             return lif_step, params, lambda x: (x[..., : self.N], x[..., self.N :])
         phi = torch.tanh if self.model == "tanh" else binary_phi(self.surrogate)
         return rate_step, RateParams(self.J, phi), lambda x: x
