@@ -31,7 +31,7 @@ train-baseline: setup
 	$(SG) plot training-curves $(RESULTS)/train_baseline.parquet --out $(FIGDIR)/train_baseline.png
 
 bench: setup
-	$(BIN)/python benchmarks/train_epoch.py --epochs 20 --out benchmarks/out/train_epoch.json
+	$(BIN)/python benchmarks/bench_train.py --epochs 20 --out benchmarks/out/bench_train.json
 
 clean:
 	rm -rf results figures/*.pdf figures/paper benchmarks/out
