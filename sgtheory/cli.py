@@ -63,7 +63,8 @@ def gather(experiment: str, config_file, profile, options: dict, sets) -> list:
 def tqdm_progress(group, index, n_groups):
     """A progress bar over the epochs of one batched group, with the running accuracy."""
     cfg = group[0]
-    bar = tqdm(total=cfg.epochs, unit="epoch", leave=True, dynamic_ncols=True,
+    interactive = sys.stderr.isatty()
+    bar = tqdm(total=cfg.epochs, unit="epoch", leave=True, dynamic_ncols=True, mininterval=0.1 if interactive else 30,
                desc=f"[{index + 1}/{n_groups}] {cfg.model} {cfg.task} d={cfg.delay} x{len(group)} seeds")
 
     def update(epoch, metrics):

@@ -24,7 +24,8 @@ def test_final_accuracy_is_the_mean_over_the_last_100_epochs_in_percent():
 
 def test_training_report_marks_claims():
     good = training_report(synthetic_table({10: [1.0, 1.0], 18: [0.5, 0.52]}))
-    assert "| 18 | 52.66 | 51.00 ± 1.41 | 2 |" in good
+    assert "| 18 | 52.66 | 51.00 ± 1.41 | 2 | yes |" in good
+    assert "| 10 | 100.00 | 100.00 ± 0.00 | 2 | yes |" in good
     assert good.count("**holds**") == 2
     bad = training_report(synthetic_table({10: [0.6, 0.6], 18: [0.9, 0.9]}))
-    assert bad.count("**fails**") == 2
+    assert bad.count("**fails**") == 2 and bad.count("**no**") == 2
