@@ -229,6 +229,35 @@ def test_lif_jacobian_has_detached_reset(slope):
     assert jac[1, 0].item() != 0.0
 
 
+def test_lif_differentiable_reset_adds_the_reset_term():
+    """With diff_reset the reset factor (1 - s) is differentiated too, adding -(β v_i + (1-β) I'_i) h(v_i - θ)
+    to ∂v'_i/∂v_i of every neuron (the spiking neuron 0 keeps no other entry in its row); ∂I' is unchanged."""
+    sur = make_surrogate("fast_sigmoid", 2.0)
+    alpha, beta, theta = math.exp(-0.2), math.exp(-0.1), 1.0
+    V = [[0.3, -0.6], [1.5, 0.2]]
+    v0, i0, drive = [1.2, 0.7], [0.4, -0.3], [0.25, 0.5]
+    d = torch.tensor([[drive]], dtype=F64)
+
+    def jac(diff_reset):
+        p = lif_params(torch.tensor([V], dtype=F64), sur, diff_reset=diff_reset)
+
+        def f(z):
+            _, (v_new, i_new) = lif_step(d, (z[:2].view(1, 1, 2), z[2:].view(1, 1, 2)), p)
+            return torch.cat([v_new.flatten(), i_new.flatten()])
+
+        return torch.autograd.functional.jacobian(f, torch.tensor(v0 + i0, dtype=F64))
+
+    detached, differentiable = jac(False), jac(True)
+    s = [1.0, 0.0]  # v0 = (1.2, 0.7), θ = 1
+    expected = detached.clone()
+    for i in range(2):
+        i_new = alpha * i0[i] + V[i][0] * s[0] + V[i][1] * s[1] + drive[i]
+        expected[i, i] -= (beta * v0[i] + (1 - beta) * i_new) * _fast_sigmoid(v0[i] - theta, 2.0)
+    assert detached[0].abs().max().item() == 0.0
+    torch.testing.assert_close(differentiable, expected, rtol=1e-13, atol=1e-15)
+    assert differentiable[0, 0].item() != 0.0
+
+
 def test_lif_shapes_batched_over_realizations():
     g = torch.Generator().manual_seed(4)
     R, B, N = 3, 2, 5

@@ -6,8 +6,8 @@ as it would alone.
 
 Initialisation (spec §2.4), per realization:
 
-- J = gain·z/√N + gbar/N with z ~ N(0, 1) ("gaussian"), or J = gain·Q with Q Haar-orthogonal;
-  for the LIF model the rows of z are centred (spec §2.3);
+- J = gain·z/√N + gbar/N with z ~ N(0, 1) ("gaussian"; for the LIF model the rows of z are centred,
+  spec §2.3), or J = gain·Q with Q Haar-orthogonal ("orthogonal", spec §2.4: no gbar, no centring);
 - w_in = input_scale·N(0, 1) + input_mean; w_out = readout_scale·N(0, 1) + readout_mean;
 - b = bias_mean + bias_scale·U[0, 1); readout offset c = readout_offset;
 - the initial state x0 (N×B; 2N×B for LIF, v then I) is drawn from N(0, 1) and relaxed for
