@@ -319,13 +319,6 @@ def test_double_backward_through_spike(shape, scale):
     torch.testing.assert_close(g2, expected)
 
 
-def test_spike_works_under_torch_func():
-    s = make_surrogate("fast_sigmoid", 4.0)
-    x = Z_SMOOTH.reshape(2, -1)
-    jac = torch.func.vmap(torch.func.jacrev(lambda v: spike(v, s)))(x)
-    torch.testing.assert_close(torch.diagonal(jac, dim1=-2, dim2=-1), s.derivative(x))
-
-
 # --------------------------------------------------------------------------- numerical safety
 
 
