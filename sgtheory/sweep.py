@@ -14,7 +14,7 @@ import pandas as pd
 from sgtheory.experiments import train
 from sgtheory.results import ShardStore, tidy
 
-EXPERIMENTS = {"train": train.train}
+RUNNERS = {"train": train.train}  # experiment name -> function(configs, progress) -> RunResults
 
 
 @dataclass
@@ -25,7 +25,7 @@ class SweepOutcome:
 
 
 def groups_by_condition(configs: Sequence) -> list[list]:
-    """Consecutive-or-not runs sharing a condition hash, in first-appearance order."""
+    """Runs grouped by condition hash (groups in order of first appearance)."""
     groups: dict[str, list] = {}
     for config in configs:
         groups.setdefault(config.condition_hash(), []).append(config)
@@ -48,7 +48,7 @@ def run_sweep(
     groups = groups_by_condition(todo)
     for index, group in enumerate(groups):
         progress = progress_for(group, index, len(groups)) if progress_for else None
-        for result in EXPERIMENTS[experiment](group, progress):
+        for result in RUNNERS[experiment](group, progress):
             store.write(result.config, experiment, tidy(result.config, experiment, result.rows), result.error)
     table, failures = store.collect(configs, experiment, out, fmt)
     return SweepOutcome(table, len(configs) - len(todo), failures)
