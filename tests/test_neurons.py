@@ -11,12 +11,12 @@ import torch
 
 from sgtheory.functional.neurons import (
     LIFParams,
-    RateParams,
-    binary_phi,
+    binary_params,
     lif_params,
     lif_step,
     rate_step,
     recurrent,
+    tanh_params,
 )
 from sgtheory.functional.surrogate import make_surrogate
 
@@ -49,7 +49,7 @@ def test_rate_step_tanh_by_hand():
     J = torch.randn(R, N, N, generator=g, dtype=F64)
     x = 2.0 * torch.randn(R, B, N, generator=g, dtype=F64)
     drive = torch.randn(R, B, N, generator=g, dtype=F64)
-    out, new_state = rate_step(drive, x, RateParams(J, torch.tanh))
+    out, new_state = rate_step(drive, x, tanh_params(J))
     assert out.shape == (R, B, N) and out.dtype == F64
     assert torch.equal(out, new_state)
     for k in range(R):
@@ -68,7 +68,7 @@ def test_rate_step_gradient_is_J_diag_sech2():
     x = torch.randn(1, 1, N, generator=g, dtype=F64)
     drive = torch.randn(1, 1, N, generator=g, dtype=F64)
     jac = torch.autograd.functional.jacobian(
-        lambda z: rate_step(drive, z.view(1, 1, N), RateParams(J, torch.tanh))[0].flatten(), x.flatten()
+        lambda z: rate_step(drive, z.view(1, 1, N), tanh_params(J))[0].flatten(), x.flatten()
     )
     expected = J[0] * (1.0 / torch.cosh(x[0, 0]) ** 2)[None, :]
     torch.testing.assert_close(jac, expected, rtol=1e-12, atol=1e-14)
@@ -79,7 +79,7 @@ def test_rate_step_gradient_is_J_diag_sech2():
 
 @pytest.mark.parametrize("slope", [0.5, 1.0, 4.0])
 def test_binary_phi_forward_is_heaviside_with_threshold_zero(slope):
-    phi = binary_phi(make_surrogate("fast_sigmoid", slope))
+    phi = binary_params(torch.eye(1), make_surrogate("fast_sigmoid", slope)).phi
     x = torch.tensor([-3.0, -0.2, -1e-12, 0.0, 1e-12, 0.7, 5.0], dtype=F64)
     assert phi(x).tolist() == [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
     assert phi(x).dtype == F64
@@ -89,7 +89,7 @@ def test_binary_phi_forward_is_heaviside_with_threshold_zero(slope):
 @pytest.mark.parametrize("scale", ["normalized", "asymptotic", 2.0])
 def test_binary_phi_gradient_is_fast_sigmoid(slope, scale):
     peak = {"normalized": 1.0, "asymptotic": slope, 2.0: 2.0}[scale]
-    phi = binary_phi(make_surrogate("fast_sigmoid", slope, scale))
+    phi = binary_params(torch.eye(1), make_surrogate("fast_sigmoid", slope, scale)).phi
     xs = [-3.0, -0.2, 0.0, 0.7, 5.0]
     x = torch.tensor(xs, dtype=F64, requires_grad=True)
     weights = torch.tensor([1.0, -2.0, 0.5, 3.0, 1.5], dtype=F64)
@@ -103,7 +103,7 @@ def test_binary_rate_step_by_hand():
     J = torch.tensor([[[0.5, -1.0, 2.0], [3.0, 0.25, -0.75], [1.5, 1.0, 1.0]]], dtype=F64)
     x = torch.tensor([[[0.3, -0.1, 2.0]]], dtype=F64)
     drive = torch.tensor([[[0.1, 0.2, 0.3]]], dtype=F64)
-    out, _ = rate_step(drive, x, RateParams(J, binary_phi(make_surrogate("fast_sigmoid", 1.0))))
+    out, _ = rate_step(drive, x, binary_params(J, make_surrogate("fast_sigmoid", 1.0)))
     # H(x) = (1, 0, 1)
     assert out[0, 0].tolist() == pytest.approx([0.5 + 2.0 + 0.1, 3.0 - 0.75 + 0.2, 1.5 + 1.0 + 0.3])
 

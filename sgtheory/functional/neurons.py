@@ -37,7 +37,17 @@ def recurrent(rates: torch.Tensor, J: torch.Tensor) -> torch.Tensor:
 
 class RateParams(NamedTuple):
     J: torch.Tensor  # recurrent weights (R, N, N)
-    phi: Callable[[torch.Tensor], torch.Tensor]  # nonlinearity: tanh or a surrogate spike function
+    phi: Callable[[torch.Tensor], torch.Tensor]  # nonlinearity: tanh or the Heaviside step
+    dphi: Callable[[torch.Tensor], torch.Tensor]  # its derivative (the surrogate derivative for H)
+
+
+def tanh_params(J: torch.Tensor) -> RateParams:
+    return RateParams(J, torch.tanh, lambda x: 1.0 - torch.tanh(x) ** 2)
+
+
+def binary_params(J: torch.Tensor, surrogate: Surrogate) -> RateParams:
+    """Heaviside step H(x) (threshold 0) whose backward pass and Jacobian use ``surrogate``."""
+    return RateParams(J, lambda x: spike(x, surrogate), surrogate.derivative)
 
 
 def rate_step(drive: torch.Tensor, x: torch.Tensor, p: RateParams) -> tuple[torch.Tensor, torch.Tensor]:
@@ -46,9 +56,13 @@ def rate_step(drive: torch.Tensor, x: torch.Tensor, p: RateParams) -> tuple[torc
     return x_new, x_new
 
 
-def binary_phi(surrogate: Surrogate) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Heaviside step H(x) (threshold 0) whose backward pass uses ``surrogate``."""
-    return lambda x: spike(x, surrogate)
+def rate_tangent(x: torch.Tensor, x_new: torch.Tensor, Q: torch.Tensor, p: RateParams) -> torch.Tensor:
+    """Tangent vectors pushed through D = diag(φ'(x')) J, the Jacobian of the rates r' = φ(x') w.r.t.
+    r = φ(x) (spec §2.1); for the binary network φ' is the surrogate derivative (spec §2.2).
+
+    ``Q`` (..., k, N) holds k tangent vectors as rows (q' = D q for each row); D is never formed.
+    """
+    return recurrent(Q, p.J) * p.dphi(x_new)
 
 
 class LIFParams(NamedTuple):
@@ -75,3 +89,19 @@ def lif_step(
     current = p.alpha * current + recurrent(s, p.V) + drive
     v = (p.beta * v + (1.0 - p.beta) * current) * (1.0 - (s if p.diff_reset else s.detach()))
     return v, (v, current)
+
+
+def lif_tangent(state, new_state, Q: torch.Tensor, p: LIFParams) -> torch.Tensor:
+    """Tangent vectors of the 2N-dimensional LIF state (v, I), reset ignored (spec §2.3); P = diag(h(v - θ)):
+
+        dI' = V P dv + α dI,        dv' = β dv + (1 - β) dI'
+
+    i.e. ∂v'/∂v = β + (1-β) V P, ∂v'/∂I = (1-β) α, ∂I'/∂v = V P, ∂I'/∂I = α at the state before the step.
+    ``Q`` (..., k, 2N): k tangent vectors as rows, v components then I components.
+    """
+    v = state[0]
+    N = v.shape[-1]
+    q_v, q_i = Q[..., :N], Q[..., N:]
+    d_i = recurrent(q_v * p.surrogate.derivative(v - p.threshold), p.V) + p.alpha * q_i
+    d_v = p.beta * q_v + (1.0 - p.beta) * d_i
+    return torch.cat([d_v, d_i], dim=-1)

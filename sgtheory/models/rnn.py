@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from sgtheory.functional.neurons import RateParams, binary_phi, lif_params, lif_step, rate_step
+from sgtheory.functional.neurons import binary_params, lif_params, lif_step, rate_step, tanh_params
 from sgtheory.functional.surrogate import Surrogate
 
 
@@ -72,8 +72,8 @@ class RNN(nn.Module):
         if self.model == "lif":
             params = lif_params(self.J, self.surrogate, **self.lif_options)
             return lif_step, params, lambda x: (x[..., : self.N], x[..., self.N :])
-        phi = torch.tanh if self.model == "tanh" else binary_phi(self.surrogate)
-        return rate_step, RateParams(self.J, phi), lambda x: x
+        params = tanh_params(self.J) if self.model == "tanh" else binary_params(self.J, self.surrogate)
+        return rate_step, params, lambda x: x
 
     def run(self, drive: torch.Tensor, state0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Iterate the step over drive (T, R, B, N) from a state vector (R, B, D).

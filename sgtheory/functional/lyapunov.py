@@ -1,0 +1,93 @@
+"""Lyapunov spectra by tangent propagation and repeated QR, differentiable end to end (flossing spec §4).
+
+k orthonormal tangent vectors, the rows of Q (..., k, D), are pushed through the Jacobian of each step
+(as a product ``tangent(state, new_state, Q)``, so the D×D Jacobian is never formed) and
+re-orthonormalised by a thin QR every ``ons_interval`` steps. After a transient, log|diag R| is
+accumulated; the exponents are
+
+    λ_i = (1/t) Σ log|R_ii|     in units of 1/step
+
+(Engelken's GF convention: the transient is discarded, exponents are per step). The QR backward of
+torch makes the exponents differentiable with respect to every parameter that the steps and tangent
+products use, so a loss on the exponents (flossing) trains the network. Leading dimensions of the
+state and of Q are batch dimensions (e.g. realizations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
+
+import torch
+
+Step = Callable[[torch.Tensor, Any], Any]  # (drive_t, state) -> new state
+Tangent = Callable[[Any, Any, torch.Tensor], torch.Tensor]  # (state, new_state, Q) -> rows D q
+
+
+class Spectrum(NamedTuple):
+    exponents: torch.Tensor  # (..., k) in 1/step, ordered as the QR columns (descending once converged)
+    lambda1_trace: torch.Tensor  # (n_records, ...) running estimate of λ_1 after each accumulated QR
+    steps: int  # number of steps accumulated after the transient
+
+
+def orthonormal_system(shape: tuple[int, ...], generator: torch.Generator, dtype=torch.float64) -> torch.Tensor:
+    """k random orthonormal rows (``shape`` = (..., k, D)): the thin-QR factor of a Gaussian matrix."""
+    gaussian = torch.randn(shape, generator=generator, dtype=dtype)
+    return torch.linalg.qr(gaussian.mT).Q.mT
+
+
+def lyapunov_spectrum(
+    step: Step,
+    tangent: Tangent,
+    state0: Any,
+    drive: Iterable[torch.Tensor],
+    Q0: torch.Tensor,
+    transient: int,
+    ons_interval: int = 1,
+) -> Spectrum:
+    """The first k = Q0.shape[-2] Lyapunov exponents along the trajectory driven by ``drive``.
+
+    Steps ``t = 1..T``; log|R_ii| of a QR after step t is accumulated when t > ``transient``.
+    """
+    if ons_interval < 1:
+        raise ValueError(f"ons_interval={ons_interval} must be >= 1")
+    state, Q = state0, Q0
+    log_sum = torch.zeros(Q0.shape[:-1], dtype=Q0.dtype)
+    trace, steps, t = [], 0, 0
+    for t, drive_t in enumerate(drive, start=1):
+        new_state = step(drive_t, state)
+        Q = tangent(state, new_state, Q)
+        state = new_state
+        if t % ons_interval == 0:
+            q, R = torch.linalg.qr(Q.mT)
+            Q = q.mT
+            if t - ons_interval >= transient:
+                log_sum = log_sum + torch.log(torch.diagonal(R, dim1=-2, dim2=-1).abs())
+                steps += ons_interval
+                trace.append(log_sum[..., 0] / steps)
+    if steps == 0:
+        raise ValueError(f"no step after the transient ({transient}) was accumulated in {t} steps")
+    return Spectrum(log_sum / steps, torch.stack(trace), steps)
+
+
+def flossing_loss(exponents: torch.Tensor, k: int, target: float = 0.0) -> torch.Tensor:
+    """L = (1/k) Σ_{i≤k} (λ_i - λ*)², averaged over leading (realization) dimensions (spec §5)."""
+    return ((exponents[..., :k] - target) ** 2).mean(dim=-1).sum()
+
+
+def kaplan_yorke_dimension(exponents: torch.Tensor) -> torch.Tensor:
+    """D_KY = j + Σ_{i≤j} λ_i / |λ_{j+1}| with j the largest index whose partial sum is ≥ 0 (sorted spectrum)."""
+    lam = torch.sort(exponents, dim=-1, descending=True).values
+    partial = torch.cumsum(lam, dim=-1)
+    j = (partial >= 0).sum(dim=-1)  # partial sums decrease once negative exponents dominate
+    k = lam.shape[-1]
+    safe_j = j.clamp(max=k - 1)
+    next_lam = torch.gather(lam, -1, safe_j[..., None]).squeeze(-1)
+    sum_j = torch.where(j > 0, torch.gather(partial, -1, (j - 1).clamp(min=0)[..., None]).squeeze(-1), 0.0)
+    dim = j + sum_j / next_lam.abs()
+    return torch.where(j >= k, torch.full_like(dim, float(k)), dim)
+
+
+def entropy_rate(exponents: torch.Tensor) -> torch.Tensor:
+    """Kolmogorov-Sinai entropy rate bound: Σ of the positive exponents (nats per step)."""
+    return exponents.clamp(min=0).sum(dim=-1)
