@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import torch
@@ -97,14 +97,6 @@ SHAPES: dict[str, Shape] = {
         default_scale="asymptotic",
         formula="s(z)(1-s(z))",
     ),
-    # The same bump without the beta factor, as written in Zenke & Vogels 2021: peak 1/4.
-    "sigmoid_unscaled": Shape(
-        k=_logistic_bump,
-        K=lambda z: 0.5 * torch.tanh(0.5 * z),
-        k0=0.25,
-        default_scale=0.25,
-        formula="s(z)(1-s(z))",
-    ),
     # Piecewise linear (Esser et al. 2016).
     "esser": Shape(
         k=lambda z: torch.relu(1.0 - z.abs()),
@@ -138,6 +130,9 @@ SHAPES: dict[str, Shape] = {
         uses_slope=False,
     ),
 }
+
+# The sigmoid bump without the beta factor, as written in Zenke & Vogels 2021: peak 1/4.
+SHAPES["sigmoid_unscaled"] = replace(SHAPES["sigmoid"], default_scale=0.25)
 
 P0_EXPONENTIAL = 2.0 / 3.0
 """Escape probability at threshold of the exponential escape function (Gygax & Zenke use p0 = 2/3)."""
