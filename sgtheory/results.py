@@ -121,17 +121,20 @@ class ShardStore:
     def path(self, config) -> Path:
         return self.folder / f"{config.run_id()}.parquet"
 
-    def is_complete(self, config) -> bool:
-        """The run's shard exists, belongs to this exact config and holds all the rows it declares."""
+    def complete_metadata(self, config) -> dict[str, Any] | None:
+        """The shard's metadata if it exists, belongs to this exact config and holds all its rows; else None."""
         path = self.path(config)
         if not path.exists():
-            return False
+            return None
         try:
             meta = read_metadata(path)
             rows = pq.read_metadata(path).num_rows
         except (OSError, KeyError, ValueError, pa.ArrowException):
-            return False
-        return meta.get("run_id") == config.run_id() and meta.get("n_rows") == rows
+            return None
+        return meta if meta.get("run_id") == config.run_id() and meta.get("n_rows") == rows else None
+
+    def is_complete(self, config) -> bool:
+        return self.complete_metadata(config) is not None
 
     def write(self, config, experiment: str, frame: pd.DataFrame, error: str | None) -> None:
         meta = {"experiment": experiment, "run_id": config.run_id(), "config_hash": config.condition_hash(),
@@ -146,11 +149,10 @@ class ShardStore:
         """
         frames, runs, failures = [], {}, {}
         for config in configs:
-            if not self.is_complete(config):
+            meta = self.complete_metadata(config)
+            if meta is None:
                 raise ResultsError(f"run {config.run_id()} (seed {config.seed}) has no complete shard in {self.folder}")
-            path = self.path(config)
-            meta = read_metadata(path)
-            frames.append(pd.read_parquet(path))
+            frames.append(pd.read_parquet(self.path(config)))
             runs[config.run_id()] = config.to_dict()
             if meta.get("error"):
                 failures[config.run_id()] = f"seed {config.seed}: {meta['error']}"
