@@ -53,25 +53,23 @@ TASKS = ("xor", "copy")
 MODELS = ("tanh", "binary", "lif")
 INITS = ("gaussian", "orthogonal")
 DTYPES = ("float32", "float64")
-FLOSS_SCHEDULES = ("none",)  # the flossing issue adds pre | pre+inter | adaptive
+FLOSS_SCHEDULES = ("none", "pre", "pre+inter", "adaptive")
+
+
+def gf_transient(steps: int) -> int:
+    """Steps discarded before exponents accumulate: 10 + ⌈steps/10⌉ (Engelken's GF convention, decision D3)."""
+    return 10 + math.ceil(steps / 10)
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """One training run of an RNN on a delayed task (Engelken & Abbott; flossing spec §2, §6, §7)."""
+class NetworkConfig:
+    """A tanh, binary or LIF recurrent network and its initialisation (flossing spec §2, §2.4)."""
 
-    task: str = "xor"  # xor: y_t = s_{t-d/2} XOR s_{t-d}; copy: y_t = s_{t-d}
-    delay: int = 10  # the paper's d (steps)
     model: str = "binary"  # tanh | binary | lif
     surrogate: str = "fast_sigmoid"  # surrogate shape for binary/lif spikes
     slope: float = 1.0  # surrogate slope (inverse width, 1/unit of the local field)
     scale: str | None = None  # surrogate scale: normalized | asymptotic | a peak value; default: the shape's own
     N: int = 80  # recurrent units
-    batch: int = 16  # sequences per training epoch
-    T: int = 300  # sequence length (steps)
-    epochs: int = 3001  # training epochs (one fresh batch and one Adam step each)
-    lr: float = 1e-3  # Adam learning rate
-    clip: float = 0.03  # per-array gradient-norm clipping threshold
     gain: float = 1.0  # recurrent gain: std of J entries is gain/sqrt(N)
     gbar: float = 0.0  # mean coupling added to every J entry as gbar/N
     init: str = "gaussian"  # gaussian | orthogonal (J = gain * Q)
@@ -89,40 +87,34 @@ class TrainConfig:
     dt: float = 1.0  # LIF time step (ms)
     threshold: float = 1.0  # LIF firing threshold
     diff_reset: bool = False  # LIF: back-propagate through the reset (default: reset detached)
-    record_every: int = 10  # record a row every this many epochs (plus the last epoch)
     dtype: str = "float32"
-    floss: str = "none"  # flossing schedule
     seed: int = 0
 
     def __post_init__(self) -> None:
-        _choice("task", self.task, TASKS)
         _choice("model", self.model, MODELS)
         _choice("init", self.init, INITS)
         _choice("dtype", self.dtype, DTYPES)
-        _choice("floss", self.floss, FLOSS_SCHEDULES)
         _choice("surrogate", self.surrogate, tuple(SHAPES))
         try:
             resolved = self.spike_surrogate().resolved_scale
         except ValueError as err:
             raise ConfigError(str(err)) from None
         object.__setattr__(self, "scale", str(resolved))  # so equal surrogates get equal run ids
-        for name in ("N", "batch", "T", "epochs", "record_every"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
+        if self.N <= 0:
+            raise ConfigError(f"N={self.N!r} must be a positive integer")
         if self.relax_steps < 0:
             raise ConfigError(f"relax_steps={self.relax_steps!r} must be >= 0")
-        for name in ("lr", "clip", "tau_mem", "tau_syn", "dt"):
+        for name in ("tau_mem", "tau_syn", "dt"):
             _positive(name, getattr(self, name))
         for name in ("input_scale", "readout_scale", "bias_scale", "gain"):
             _positive(name, getattr(self, name), strict=False)
-        if self.delay < 1:
-            raise ConfigError(f"delay={self.delay} must be >= 1")
-        if self.task == "xor" and self.delay % 2:
-            raise ConfigError(f"delay={self.delay} is odd; the XOR task needs an even d (operands at t-d/2 and t-d)")
-        if self.delay >= self.T:
-            raise ConfigError(f"delay={self.delay} must be smaller than the sequence length T={self.T}")
         if self.seed < 0:
             raise ConfigError(f"seed={self.seed} must be >= 0")
+
+    @property
+    def state_dim(self) -> int:
+        """Dimension of the dynamical state (tangent space): N, or 2N for the LIF state (v, I)."""
+        return 2 * self.N if self.model == "lif" else self.N
 
     def spike_surrogate(self) -> Surrogate:
         """The surrogate of the binary/LIF spike function."""
@@ -141,7 +133,123 @@ class TrainConfig:
         return stable_hash(self.to_dict())
 
 
-EXPERIMENTS: dict[str, type] = {"train": TrainConfig}
+@dataclasses.dataclass(frozen=True)
+class FlossingConfig(NetworkConfig):
+    """Flossing (spec §5): Adam steps on (1/k) Σ_{i≤k} (λ_i - λ*)² over J, input weights and bias."""
+
+    nle: int = 75  # k: Lyapunov exponents estimated and flossed
+    floss_target: float = 0.0  # target λ* of the flossed exponents (1/step)
+    floss_lr: float = 1e-3  # learning rate of the flossing Adam
+    floss_T: int = 55  # steps per exponent estimate (Tp; the first 10 + ceil(Tp/10) are a transient)
+
+    @property
+    def flosses(self) -> bool:
+        return True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.flosses and not 1 <= self.nle <= self.state_dim:
+            raise ConfigError(f"nle={self.nle} must be between 1 and the state dimension {self.state_dim}")
+        _positive("floss_lr", self.floss_lr)
+        if self.floss_T <= gf_transient(self.floss_T):
+            raise ConfigError(f"floss_T={self.floss_T} leaves no step after its transient of 10 + ceil(floss_T/10)")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(FlossingConfig):
+    """One training run of an RNN on a delayed task (Engelken & Abbott; flossing spec §2, §6, §7)."""
+
+    task: str = "xor"  # xor: y_t = s_{t-d/2} XOR s_{t-d}; copy: y_t = s_{t-d}
+    delay: int = 10  # the paper's d (steps)
+    batch: int = 16  # sequences per training epoch
+    T: int = 300  # sequence length (steps)
+    epochs: int = 3001  # training epochs (one fresh batch and one Adam step each)
+    lr: float = 1e-3  # Adam learning rate
+    clip: float = 0.03  # per-array gradient-norm clipping threshold
+    record_every: int = 10  # record a row every this many epochs (plus the last epoch)
+    floss: str = "none"  # flossing schedule: none | pre | pre+inter | adaptive (decision D6)
+    floss_pre: int = 500  # Ep: flossing steps before training (pre, pre+inter, adaptive)
+    floss_every: int = 100  # Ef: an inter-flossing phase may start when epoch % floss_every == 0
+    floss_steps: int = 500  # Ei: flossing steps per inter-flossing phase
+    floss_phases: int = 2  # Ni: most inter-flossing phases
+    floss_tol: float = 0.05  # adaptive: floss only while max_i |λ_i - λ*| exceeds this (1/step)
+
+    @property
+    def flosses(self) -> bool:
+        return self.floss != "none"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _choice("task", self.task, TASKS)
+        _choice("floss", self.floss, FLOSS_SCHEDULES)
+        for name in ("batch", "T", "epochs", "record_every", "floss_every"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
+        for name in ("floss_pre", "floss_steps", "floss_phases"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}={getattr(self, name)!r} must be >= 0")
+        for name in ("lr", "clip"):
+            _positive(name, getattr(self, name))
+        _positive("floss_tol", self.floss_tol, strict=False)
+        if self.delay < 1:
+            raise ConfigError(f"delay={self.delay} must be >= 1")
+        if self.task == "xor" and self.delay % 2:
+            raise ConfigError(f"delay={self.delay} is odd; the XOR task needs an even d (operands at t-d/2 and t-d)")
+        if self.delay >= self.T:
+            raise ConfigError(f"delay={self.delay} must be smaller than the sequence length T={self.T}")
+
+
+@dataclasses.dataclass(frozen=True)
+class FlossConfig(FlossingConfig):
+    """A flossing run (figure R1): λ_1..λ_k per flossing epoch and the spectrum before and after."""
+
+    epochs: int = 150  # flossing epochs (one fresh input sequence and one Adam step each)
+    spectrum_nle: int = 80  # exponents of the spectra before and after flossing
+    spectrum_T: int = 1000  # steps of the before/after spectra (transient 10 + ceil(T/10))
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.epochs < 0:
+            raise ConfigError(f"epochs={self.epochs} must be >= 0")
+        if not 1 <= self.spectrum_nle <= self.state_dim:
+            raise ConfigError(f"spectrum_nle={self.spectrum_nle} must be between 1 and the state dimension "
+                              f"{self.state_dim}")
+        if self.spectrum_T <= gf_transient(self.spectrum_T):
+            raise ConfigError(f"spectrum_T={self.spectrum_T} leaves no step after its transient")
+
+
+@dataclasses.dataclass(frozen=True)
+class LyapConfig(NetworkConfig):
+    """The Lyapunov spectrum of a network driven by random input bits (flossing spec §4)."""
+
+    nle: int = 80  # exponents to compute (at most the state dimension: N, or 2N for LIF)
+    steps: int = 1000  # steps of the trajectory
+    transient: int = -1  # steps discarded before accumulating; -1: 10 + ceil(steps/10) (GF convention)
+    ons_interval: int = 1  # steps between re-orthonormalisations
+    input_rate: float = 0.5  # probability that an input bit is 1 (0: no input, bias only)
+    trace_every: int = 10  # record the running λ_1 every this many accumulated steps
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 1 <= self.nle <= self.state_dim:
+            raise ConfigError(f"nle={self.nle} must be between 1 and the state dimension {self.state_dim}")
+        for name in ("steps", "ons_interval", "trace_every"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
+        if not 0.0 <= self.input_rate <= 1.0:
+            raise ConfigError(f"input_rate={self.input_rate} must be a probability in [0, 1]")
+        if self.transient < -1:
+            raise ConfigError(f"transient={self.transient} must be >= 0 (or -1 for the GF convention)")
+        if self.steps - self.effective_transient < self.ons_interval:
+            raise ConfigError(f"steps={self.steps} leaves no re-orthonormalisation after the transient "
+                              f"{self.effective_transient}")
+
+    @property
+    def effective_transient(self) -> int:
+        return gf_transient(self.steps) if self.transient == -1 else self.transient
+
+
+EXPERIMENTS: dict[str, type] = {"train": TrainConfig, "floss": FlossConfig, "lyap": LyapConfig}
 RESERVED_KEYS = ("seeds", "profiles", "experiment")
 
 
@@ -278,8 +386,9 @@ def field_help(cls: type) -> dict[str, str]:
     import inspect
 
     helps = {}
-    for line in inspect.getsource(cls).splitlines():
-        name, sep, rest = line.strip().partition(":")
-        if sep and "#" in rest and name.isidentifier():
-            helps[name] = rest.split("#", 1)[1].strip()
+    for klass in reversed([k for k in cls.__mro__ if dataclasses.is_dataclass(k)]):
+        for line in inspect.getsource(klass).splitlines():
+            name, sep, rest = line.strip().partition(":")
+            if sep and "#" in rest and name.isidentifier():
+                helps[name] = rest.split("#", 1)[1].strip()
     return helps

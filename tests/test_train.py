@@ -83,9 +83,9 @@ def test_same_seed_identical_different_seed_differs(model):
 
 
 def test_build_model_is_deterministic_per_seed():
-    m1 = build_model(_configs(seeds="0-1"))
-    m2 = build_model(_configs(seeds="0-1"))
-    m3 = build_model(_configs(seeds="1"))
+    m1 = build_model(_configs(seeds="0-1"), TINY["batch"])
+    m2 = build_model(_configs(seeds="0-1"), TINY["batch"])
+    m3 = build_model(_configs(seeds="1"), TINY["batch"])
     for (name, p1), p2 in zip(m1.named_parameters(), m2.parameters(), strict=True):
         assert torch.equal(p1, p2), name
     # realization 1 of the pair is exactly the single-seed model of seed 1
@@ -97,7 +97,7 @@ def test_build_model_is_deterministic_per_seed():
 def test_build_model_relaxes_x0():
     """x0 is relax_steps input-free steps from a standard normal draw of the 'ic' stream."""
     (cfg,) = _configs(relax_steps=3, model="tanh")
-    model = build_model([cfg])
+    model = build_model([cfg], cfg.batch)
     x = torch.randn(cfg.batch, cfg.N, generator=stream(cfg.seed, "ic"), dtype=F64)
     J, b = model.J.detach()[0], model.b.detach()[0]
     for _ in range(3):
@@ -127,7 +127,7 @@ def _task_loss(model, inputs, targets, scored):
 
 def test_grad_x0_matches_finite_differences():
     cfgs = _configs(model="tanh", seeds="0-1", gain=1.5)
-    model = build_model(cfgs)
+    model = build_model(cfgs, cfgs[0].batch)
     inputs, targets, scored = draw_batch(cfgs, 1)
     model.zero_grad()
     _task_loss(model, inputs, targets, scored).sum().backward()
@@ -150,7 +150,7 @@ def test_grad_x0_matches_finite_differences():
 
 def test_grad_recurrent_weights_match_finite_differences():
     cfgs = _configs(model="tanh", seeds="0-1")
-    model = build_model(cfgs)
+    model = build_model(cfgs, cfgs[0].batch)
     inputs, targets, scored = draw_batch(cfgs, 2)
     model.zero_grad()
     _task_loss(model, inputs, targets, scored).sum().backward()
@@ -207,7 +207,7 @@ def _independent_loss(params, cfgs, inputs, targets, scored):
 def test_surrogate_gradients_match_independent_implementation(model, diff_reset):
     """All parameter gradients of the task loss, including the surrogate BPTT of binary and LIF."""
     cfgs = _configs(model=model, seeds="0-1", slope=2.0, gain=2.0, diff_reset=diff_reset)
-    net = build_model(cfgs)
+    net = build_model(cfgs, cfgs[0].batch)
     inputs, targets, scored = draw_batch(cfgs, 3)
     net.zero_grad()
     loss = _task_loss(net, inputs, targets, scored).sum()
@@ -356,7 +356,7 @@ def test_measures_are_those_of_the_parameters_before_the_update():
 
     results = train(cfgs, before_epoch=hook)
     assert sorted(snapshots) == [1, 2, 3, 4, 5]
-    initial = build_model(cfgs)
+    initial = build_model(cfgs, cfgs[0].batch)
     for name, p in initial.named_parameters():
         assert torch.equal(snapshots[1][name], p.detach()), name
     for epoch in range(1, 6):
@@ -377,7 +377,7 @@ def test_measures_are_those_of_the_parameters_before_the_update():
 def test_first_epoch_accuracy_is_that_of_the_untrained_model(model):
     cfgs = _configs(model=model, seeds="0-1", lr=1e-9)
     results = train(cfgs)
-    net = build_model(cfgs)
+    net = build_model(cfgs, cfgs[0].batch)
     inputs, targets, scored = draw_batch(cfgs, 1)
     with torch.no_grad():
         logits = net(inputs)[scored]
@@ -402,7 +402,7 @@ def test_first_update_is_clipped_adam_step():
     snapshots = {}
     train(cfgs, before_epoch=lambda m, e: snapshots.__setitem__(e, {n: p.detach().clone()
                                                                      for n, p in m.named_parameters()}))
-    model = build_model(cfgs)
+    model = build_model(cfgs, cfgs[0].batch)
     inputs, targets, scored = draw_batch(cfgs, 1)
     _task_loss(model, inputs, targets, scored).sum().backward()
     for name, p in model.named_parameters():

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from sgtheory.config import TrainConfig
+from sgtheory.config import NetworkConfig, TrainConfig
 from sgtheory.models.rnn import RNN, init_weights
 from sgtheory.seeding import stream
 from sgtheory.tasks.delayed import delayed_task
@@ -40,14 +40,15 @@ class RunResult:
     error: str | None = None
 
 
-def build_model(configs: Sequence[TrainConfig]) -> RNN:
-    """Initialise one realization per config (their seeds) and stack them into one batched RNN."""
+def build_model(configs: Sequence[NetworkConfig], batch: int) -> RNN:
+    """Initialise one realization per config (their seeds) and stack them into one batched RNN whose
+    relaxed initial state has ``batch`` columns."""
     cfg = configs[0]
     dtype = DTYPES[cfg.dtype]
     per_run = [init_weights(c, stream(c.seed, "net"), dtype) for c in configs]
     weights = {k: torch.stack([w[k] for w in per_run]) for k in per_run[0]}
-    D = 2 * cfg.N if cfg.model == "lif" else cfg.N
-    x0 = torch.stack([torch.randn(cfg.batch, D, generator=stream(c.seed, "ic"), dtype=dtype) for c in configs])
+    x0 = torch.stack([torch.randn(batch, cfg.state_dim, generator=stream(c.seed, "ic"), dtype=dtype)
+                      for c in configs])
     lif_options = dict(tau_mem=cfg.tau_mem, tau_syn=cfg.tau_syn, dt=cfg.dt, threshold=cfg.threshold,
                        diff_reset=cfg.diff_reset)
     model = RNN(cfg.model, weights, x0, cfg.spike_surrogate(), **lif_options)
@@ -96,7 +97,7 @@ def train(
     cfg = configs[0]
     if any(dataclasses.replace(c, seed=cfg.seed) != cfg for c in configs):
         raise ValueError("configs trained together must differ only in their seed")
-    model = build_model(configs)
+    model = build_model(configs, cfg.batch)
     params = list(model.parameters())
     optimizer = torch.optim.Adam(params, lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8)
     results = [RunResult(c, []) for c in configs]

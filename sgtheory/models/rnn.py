@@ -19,7 +19,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from sgtheory.functional.neurons import binary_params, lif_params, lif_step, rate_step, tanh_params
+from sgtheory.functional.neurons import (
+    binary_params,
+    lif_params,
+    lif_step,
+    lif_tangent,
+    rate_step,
+    rate_tangent,
+    tanh_params,
+)
 from sgtheory.functional.surrogate import Surrogate
 
 
@@ -75,6 +83,19 @@ class RNN(nn.Module):
         params = tanh_params(self.J) if self.model == "tanh" else binary_params(self.J, self.surrogate)
         return rate_step, params, lambda x: x
 
+    def dynamics(self):
+        """(step, tangent, unpack) for the Lyapunov engine: ``step(drive, state) -> state``,
+        ``tangent(state, new_state, Q) -> Q'`` (rows pushed through the step's Jacobian; the surrogate
+        Jacobian for binary and LIF units, spec §2.2-2.3) and ``unpack(vector) -> state``."""
+        step, params, unpack = self._step_fn()
+        tangent = lif_tangent if self.model == "lif" else rate_tangent
+        return (lambda drive, state: step(drive, state, params)[1],
+                lambda state, new_state, Q: tangent(state, new_state, Q, params), unpack)
+
+    def drive(self, inputs: torch.Tensor) -> torch.Tensor:
+        """External drive w_in·s_t + b (T, R, B, N) of inputs (T, R, B, S)."""
+        return inputs @ self.w_in.transpose(-1, -2) + self.b[:, None, :]
+
     def run(self, drive: torch.Tensor, state0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Iterate the step over drive (T, R, B, N) from a state vector (R, B, D).
 
@@ -91,8 +112,7 @@ class RNN(nn.Module):
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Readout logits (T, R, B) for inputs (T, R, B, S), starting from the trainable x0."""
-        drive = inputs @ self.w_in.transpose(-1, -2) + self.b[:, None, :]
-        outs, _ = self.run(drive, self.x0)
+        outs, _ = self.run(self.drive(inputs), self.x0)
         return (outs @ self.w_out).squeeze(-1) + self.c
 
     @torch.no_grad()
