@@ -17,7 +17,16 @@ import torch
 from tqdm import tqdm
 
 from sgtheory import __version__
-from sgtheory.config import ConfigError, TrainConfig, expand, field_help, load_config_file, parse_set
+from sgtheory.config import (
+    ConfigError,
+    FlossConfig,
+    LyapConfig,
+    TrainConfig,
+    expand,
+    field_help,
+    load_config_file,
+    parse_set,
+)
 from sgtheory.results import FORMATS, ResultsError, check_output
 
 EXIT_BAD_INPUT = 2
@@ -60,20 +69,30 @@ def gather(experiment: str, config_file, profile, options: dict, sets) -> list:
     return expand(experiment, overrides)
 
 
-def tqdm_progress(group, index, n_groups):
-    """A progress bar over the epochs of one batched group, with the running accuracy."""
-    cfg = group[0]
-    interactive = sys.stderr.isatty()
-    bar = tqdm(total=cfg.epochs, unit="epoch", leave=True, dynamic_ncols=True, mininterval=0.1 if interactive else 30,
-               desc=f"[{index + 1}/{n_groups}] {cfg.model} {cfg.task} d={cfg.delay} x{len(group)} seeds")
+PROGRESS_UNITS = {"train": ("epochs", "epoch"), "floss": ("epochs", "flossing epoch"), "lyap": (None, "spectrum")}
 
-    def update(epoch, metrics):
-        bar.update(epoch - bar.n)
-        bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items()}, refresh=False)
-        if epoch == cfg.epochs:
-            bar.close()
 
-    return update
+def tqdm_progress(experiment: str):
+    """Progress bars for the groups of a sweep: over epochs (train, floss) or one tick per group (lyap)."""
+    length_key, unit = PROGRESS_UNITS[experiment]
+
+    def for_group(group, index, n_groups):
+        cfg = group[0]
+        total = getattr(cfg, length_key) if length_key else 1
+        interactive = sys.stderr.isatty()
+        what = f"d={cfg.delay} " if experiment == "train" else ""
+        bar = tqdm(total=total, unit=unit, leave=True, dynamic_ncols=True, mininterval=0.1 if interactive else 30,
+                   desc=f"[{index + 1}/{n_groups}] {experiment} {cfg.model} {what}x{len(group)} seeds")
+
+        def update(step, metrics):
+            bar.update(step - bar.n)
+            bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items()}, refresh=False)
+            if step == total:
+                bar.close()
+
+        return update
+
+    return for_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -82,45 +101,91 @@ def cli():
     """Surrogate-gradient theory toolkit: train, analyse and plot (see README.md)."""
 
 
-@cli.command()
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config file.")
-@click.option("--profile", help="Profile inside the config file (e.g. quick, paper).")
-@click.option("--seeds", help="Seeds (realizations) to run, e.g. 0-8 or 0,3,5. [default: 0]")
-@experiment_options(TrainConfig)
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-              help="Override any config key (YAML value; a list makes a grid axis). Repeatable.")
-@click.option("--out", default="results/train.parquet", show_default=True, help="Output table (.parquet or .csv).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Table format (default: from --out suffix).")
-@click.option("--threads", type=int, default=1, show_default=True, help="Torch intra-op threads.")
-def train(config_file, profile, seeds, sets, out, fmt, threads, **options):
-    """Train tanh, binary or LIF RNNs on the delayed XOR or copy task.
+def experiment_command(name: str, cls: type, default_out: str):
+    """A sweep command for experiment ``name``: options from the config dataclass ``cls``; the function it
+    decorates supplies the help text."""
+
+    def decorate(doc_function):
+        @cli.command(name=name, help=doc_function.__doc__)
+        @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config file.")
+        @click.option("--profile", help="Profile inside the config file (e.g. quick, paper).")
+        @click.option("--seeds", help="Seeds (realizations) to run, e.g. 0-8 or 0,3,5. [default: 0]")
+        @experiment_options(cls)
+        @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                      help="Override any config key (YAML value; a list makes a grid axis). Repeatable.")
+        @click.option("--out", default=default_out, show_default=True, help="Output table (.parquet or .csv).")
+        @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Table format (default: from --out suffix).")
+        @click.option("--threads", type=int, default=1, show_default=True, help="Torch intra-op threads.")
+        def command(config_file, profile, seeds, sets, out, fmt, threads, **options):
+            from sgtheory.sweep import run_sweep
+
+            if seeds is not None:
+                options["seeds"] = seeds
+            try:
+                configs = gather(name, config_file, profile, options, sets)
+                out, fmt = check_output(out, fmt)
+            except (ConfigError, ResultsError) as err:
+                fail(str(err))
+            if threads < 1:
+                fail(f"--threads={threads} must be >= 1")
+            torch.set_num_threads(threads)
+            outcome = run_sweep(name, configs, out, fmt, progress_for=tqdm_progress(name))
+            click.echo(f"wrote {len(outcome.table)} rows of {len(configs)} runs to {out}"
+                       + (f" ({outcome.skipped} runs were already complete)" if outcome.skipped else ""))
+            if outcome.failures:
+                for message in outcome.failures.values():
+                    click.echo(f"sgtheory: run stopped early: {message}", err=True)
+                sys.exit(EXIT_RUN_FAILED)
+
+        return command
+
+    return decorate
+
+
+@experiment_command("train", TrainConfig, "results/train.parquet")
+def train():
+    """Train tanh, binary or LIF RNNs on the delayed XOR or copy task, optionally with flossing.
 
     Seeds of one condition train together as one batched computation. Writes one row per
     (run, recorded epoch) with every condition and the measures epoch, loss, accuracy and
-    grad_h0_norm (|dL/dh0|). Finished runs are kept as shards beside the output, so rerunning an
-    interrupted sweep only trains the missing runs.
+    grad_h0_norm (|dL/dh0|); with --floss also floss_steps and floss_lambda1. Finished runs are kept
+    as shards beside the output, so rerunning an interrupted sweep only trains the missing runs.
 
-    Example: sgtheory train --task xor --delay 18 --seeds 0-8
+    \b
+    Flossing schedules (--floss, decision D6): pre = --floss-pre steps before training;
+    pre+inter = plus --floss-steps steps every --floss-every epochs, at most --floss-phases times;
+    adaptive = as pre+inter, but a realization flosses only while some flossed exponent is more
+    than --floss-tol from --floss-target.
+
+    Example: sgtheory train --task xor --delay 18 --seeds 0-8 --floss adaptive
     """
-    from sgtheory.sweep import run_sweep
 
-    if seeds is not None:
-        options["seeds"] = seeds
-    try:
-        configs = gather("train", config_file, profile, options, sets)
-        out, fmt = check_output(out, fmt)
-    except (ConfigError, ResultsError) as err:
-        fail(str(err))
-    if threads < 1:
-        fail(f"--threads={threads} must be >= 1")
-    torch.set_num_threads(threads)
-    outcome = run_sweep("train", configs, out, fmt, progress_for=tqdm_progress)
-    click.echo(f"wrote {len(outcome.table)} rows of {len(configs)} runs to {out}"
-               + (f" ({outcome.skipped} runs were already complete)" if outcome.skipped else ""))
-    if outcome.failures:
-        for message in outcome.failures.values():
-            click.echo(f"sgtheory: run stopped early: {message}", err=True)
-        sys.exit(EXIT_RUN_FAILED)
+
+@experiment_command("lyap", LyapConfig, "results/lyap.parquet")
+def lyap():
+    """Lyapunov spectrum of a tanh, binary (surrogate) or LIF (surrogate, 2N-dimensional) RNN.
+
+    The network is driven by random input bits (--input-rate, --input-amplitude) from its relaxed
+    initial state; --nle exponents are computed by tangent propagation with a QR every
+    --ons-interval steps, discarding --transient steps (default 10 + steps/10), in 1/step.
+    Writes rows quantity=exponent (index, value) and quantity=lambda1 (the running estimate of
+    λ_1 at each recorded step), each with the Kaplan-Yorke dimension and the entropy rate.
+
+    Example: sgtheory lyap --model binary --slope 0.5 --nle 80 --seeds 0-8
+    """
+
+
+@experiment_command("floss", FlossConfig, "results/floss.parquet")
+def floss():
+    """Flossing: push the first --nle Lyapunov exponents towards --floss-target.
+
+    Each flossing epoch draws a fresh input sequence of --floss-T steps, estimates λ_1..λ_k and takes
+    one Adam step (--floss-lr) on (1/k) Σ (λ_i - λ*)² over the recurrent weights, input weights and
+    bias. Writes rows phase=floss (λ_i per epoch; epoch 0 = before flossing) and phase=before/after
+    (--spectrum-nle exponents over --spectrum-T steps, the same input for both).
+
+    Example: sgtheory floss --slope 0.5 --nle 1 --epochs 150 --seeds 0-8
+    """
 
 
 @cli.command()

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sgtheory.experiments import train
+from sgtheory.experiments import lyapunov, train
 from sgtheory.results import ShardStore, tidy
 
-RUNNERS = {"train": train.train}  # experiment name -> function(configs, progress) -> RunResults
+# experiment name -> function(configs, progress) -> RunResults
+RUNNERS = {"train": train.train, "lyap": lyapunov.lyap, "floss": lyapunov.floss}
 
 
 @dataclass

@@ -28,7 +28,7 @@ from sgtheory.tasks.delayed import delayed_task
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 Progress = Callable[[int, dict[str, float]], None]
-BeforeEpoch = Callable[[RNN, int], None]
+BeforeEpoch = Callable[[RNN, int], "torch.Tensor | None"]  # returns the (R,) mask of healthy realizations
 
 
 @dataclasses.dataclass
@@ -91,8 +91,10 @@ def train(
 ) -> list[RunResult]:
     """Train the runs ``configs`` (identical but for the seed) as one batched computation.
 
-    ``before_epoch(model, epoch)`` runs before each training epoch: the hook where flossing
-    schedules act on the network (its own optimizer, its own objective, spec §6.3).
+    ``before_epoch(model, epoch)`` runs before each training epoch, after the flossing schedule of
+    ``cfg.floss`` (its own optimizer, its own objective, spec §6.3); it may return an (R,) mask of
+    realizations that are still healthy. With flossing, each row also records ``floss_steps`` (flossing
+    steps taken so far) and ``floss_lambda1`` (the latest flossing estimate of λ_1).
     """
     cfg = configs[0]
     if any(dataclasses.replace(c, seed=cfg.seed) != cfg for c in configs):
@@ -102,10 +104,19 @@ def train(
     optimizer = torch.optim.Adam(params, lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8)
     results = [RunResult(c, []) for c in configs]
     alive = torch.ones(len(configs), dtype=torch.bool)
+    schedule = None
+    if cfg.floss != "none":
+        from sgtheory.experiments.lyapunov import FlossingSchedule  # lyapunov builds on this module
+
+        schedule = FlossingSchedule(model, configs)
 
     for epoch in range(1, cfg.epochs + 1):
-        if before_epoch is not None:
-            before_epoch(model, epoch)
+        for hook in (schedule, before_epoch):
+            healthy = None if hook is None else hook(model, epoch)
+            if healthy is not None:
+                for r in torch.nonzero(alive & ~healthy).flatten().tolist():
+                    results[r].error = f"non-finite flossing loss or gradient before epoch {epoch}; the run stopped"
+                alive &= healthy
         inputs, targets, scored = draw_batch(configs, epoch)
         logits = model(inputs)[scored]
         target = targets[scored]
@@ -121,12 +132,11 @@ def train(
         alive &= finite
         if (epoch - 1) % cfg.record_every == 0 or epoch == cfg.epochs:
             for r in torch.nonzero(alive).flatten().tolist():
-                results[r].rows.append({
-                    "epoch": epoch,
-                    "loss": loss[r].item(),
-                    "accuracy": accuracy[r].item(),
-                    "grad_h0_norm": grad_h0[r].item(),
-                })
+                row = {"epoch": epoch, "loss": loss[r].item(), "accuracy": accuracy[r].item(),
+                       "grad_h0_norm": grad_h0[r].item()}
+                if schedule is not None:
+                    row |= {"floss_steps": schedule.steps_taken[r].item(), "floss_lambda1": schedule.lambda1[r].item()}
+                results[r].rows.append(row)
         if not alive.any():
             break
         clip_per_realization(params, cfg.clip)

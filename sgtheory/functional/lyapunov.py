@@ -26,7 +26,7 @@ Tangent = Callable[[Any, Any, torch.Tensor], torch.Tensor]  # (state, new_state,
 
 class Spectrum(NamedTuple):
     exponents: torch.Tensor  # (..., k) in 1/step, ordered as the QR columns (descending once converged)
-    lambda1_trace: torch.Tensor  # (n_records, ...) running estimate of λ_1 after each accumulated QR
+    trace: torch.Tensor  # (n_records, ..., k) running estimates λ_i(t) after each accumulated QR
     steps: int  # number of steps accumulated after the transient
 
 
@@ -64,7 +64,7 @@ def lyapunov_spectrum(
             if t - ons_interval >= transient:
                 log_sum = log_sum + torch.log(torch.diagonal(R, dim1=-2, dim2=-1).abs())
                 steps += ons_interval
-                trace.append(log_sum[..., 0] / steps)
+                trace.append(log_sum.detach() / steps)
     if steps == 0:
         raise ValueError(f"no step after the transient ({transient}) was accumulated in {t} steps")
     return Spectrum(log_sum / steps, torch.stack(trace), steps)

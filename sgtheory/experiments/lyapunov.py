@@ -1,0 +1,253 @@
+"""Lyapunov spectra of the task networks, flossing runs and flossing schedules (flossing spec §4-§6).
+
+- :func:`network_spectrum`: the first k exponents of a batched RNN driven by random input bits.
+- :func:`lyap`: the ``sgtheory lyap`` experiment (spectrum, convergence of λ_1, Kaplan-Yorke
+  dimension, entropy rate).
+- :class:`Flosser`: one flossing step = a fresh input sequence (B = 1, ``floss_T`` steps, starting
+  from the first column of the relaxed initial state), λ_1..λ_k over it (transient 10 + ⌈Tp/10⌉),
+  L = (1/k) Σ (λ_i - λ*)², and one Adam step on J, the input weights and the bias only (spec §5).
+- :func:`floss`: the ``sgtheory floss`` experiment (figure R1).
+- :class:`FlossingSchedule`: the ``train --floss`` schedules, called before each training epoch.
+
+Realizations (seeds) run batched; the flossing Adam keeps a step count per realization, so a
+realization that skips a step (adaptive schedule, or a non-finite loss) is left exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from sgtheory.config import FlossConfig, FlossingConfig, LyapConfig, NetworkConfig, TrainConfig, gf_transient
+from sgtheory.experiments.train import DTYPES, RunResult, build_model
+from sgtheory.functional.lyapunov import (
+    Spectrum,
+    entropy_rate,
+    flossing_loss,
+    kaplan_yorke_dimension,
+    lyapunov_spectrum,
+    orthonormal_system,
+)
+from sgtheory.models.rnn import RNN
+from sgtheory.seeding import stream
+
+
+def input_bits(configs: Sequence[NetworkConfig], purpose: str, index: int, T: int, rate: float = 0.5) -> torch.Tensor:
+    """Input sequences (T, R, 1, 1): bits ~ Bernoulli(rate) times the input amplitude, one stream per run."""
+    dtype = DTYPES[configs[0].dtype]
+    seqs = [(torch.rand(T, 1, 1, generator=stream(c.seed, purpose, index), dtype=dtype) < rate).to(dtype)
+            * c.input_amplitude for c in configs]
+    return torch.stack(seqs, dim=1)
+
+
+def initial_tangents(configs: Sequence[NetworkConfig], k: int) -> torch.Tensor:
+    """Orthonormal system Q0 (R, k, D) of every run from its ``ons`` stream (the reference sONS seed)."""
+    dtype = DTYPES[configs[0].dtype]
+    return torch.stack([orthonormal_system((k, c.state_dim), stream(c.seed, "ons"), dtype) for c in configs])
+
+
+def network_spectrum(model: RNN, inputs: torch.Tensor, Q0: torch.Tensor, transient: int,
+                     ons_interval: int = 1) -> Spectrum:
+    """Exponents of ``model`` (R realizations) along the trajectory driven by ``inputs`` (T, R, 1, S),
+    starting from the first column of the relaxed initial state (detached: it is not flossed)."""
+    step, tangent, unpack = model.dynamics()
+    state0 = unpack(model.x0[:, :1].detach())
+    return lyapunov_spectrum(step, tangent, state0, model.drive(inputs), Q0, transient, ons_interval)
+
+
+def _check_finite(results: list[RunResult], exponents: torch.Tensor, what: str) -> torch.Tensor:
+    ok = torch.isfinite(exponents).all(dim=-1)
+    for r in torch.nonzero(~ok).flatten().tolist():
+        results[r].error = results[r].error or f"non-finite Lyapunov exponents in {what}"
+    return ok
+
+
+def lyap(configs: Sequence[LyapConfig], progress=None) -> list[RunResult]:
+    """``sgtheory lyap``: rows ``quantity = exponent`` (index i, value λ_i), ``quantity = lambda1``
+    (running λ_1 after ``step`` accumulated steps); every row carries ky_dimension and entropy_rate."""
+    cfg = configs[0]
+    model = build_model(configs, 1)
+    inputs = input_bits(configs, "lyap", 0, cfg.steps, cfg.input_rate)
+    with torch.no_grad():
+        spec = network_spectrum(model, inputs, initial_tangents(configs, cfg.nle), cfg.effective_transient,
+                                cfg.ons_interval)
+    results = [RunResult(c, []) for c in configs]
+    ok = _check_finite(results, spec.exponents, "the spectrum")
+    ky, entropy = kaplan_yorke_dimension(spec.exponents), entropy_rate(spec.exponents)
+    for r, result in enumerate(results):
+        if not ok[r]:
+            continue
+        summary = {"ky_dimension": ky[r].item(), "entropy_rate": entropy[r].item(), "steps_accumulated": spec.steps}
+        result.rows += [{"quantity": "exponent", "index": i + 1, "step": spec.steps, "value": lam, **summary}
+                        for i, lam in enumerate(spec.exponents[r].tolist())]
+        for j in range(cfg.trace_every - 1, len(spec.trace), cfg.trace_every):
+            result.rows.append({"quantity": "lambda1", "index": 1, "step": (j + 1) * cfg.ons_interval,
+                                "value": spec.trace[j, r, 0].item(), **summary})
+    if progress is not None:
+        progress(1, {})
+    return results
+
+
+class BatchedAdam:
+    """Adam (β = (0.9, 0.999), ε = 1e-8) over parameters with a leading realization dimension, where a step
+    can skip realizations: each realization has its own step count, and a skipped one is left untouched."""
+
+    def __init__(self, params: Sequence[torch.nn.Parameter], lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
+        self.params, self.lr, self.betas, self.eps = list(params), lr, betas, eps
+        self.m = [torch.zeros_like(p) for p in self.params]
+        self.v = [torch.zeros_like(p) for p in self.params]
+        self.t = torch.zeros(self.params[0].shape[0], dtype=self.params[0].dtype)
+
+    @torch.no_grad()
+    def step(self, mask: torch.Tensor) -> None:
+        """m ← β1 m + (1-β1) g, v ← β2 v + (1-β2) g², p ← p - lr·m̂/(√v̂ + ε), for realizations in ``mask``."""
+        b1, b2 = self.betas
+        self.t += mask.to(self.t.dtype)
+        t = self.t.clamp(min=1)
+        for p, m, v in zip(self.params, self.m, self.v, strict=True):
+            shape = (-1,) + (1,) * (p.dim() - 1)
+            sel = mask.view(shape)
+            g = torch.where(sel, p.grad, 0.0)
+            m.copy_(torch.where(sel, b1 * m + (1 - b1) * g, m))
+            v.copy_(torch.where(sel, b2 * v + (1 - b2) * g * g, v))
+            m_hat = m / (1 - b1 ** t).view(shape)
+            v_hat = v / (1 - b2 ** t).view(shape)
+            p.sub_(torch.where(sel, self.lr * m_hat / (v_hat.sqrt() + self.eps), 0.0))
+
+
+class Flosser:
+    """Flossing steps of a batched RNN: its own Adam over (J, w_in, b), persistent across phases (spec §5)."""
+
+    def __init__(self, model: RNN, configs: Sequence[FlossingConfig]):
+        cfg = configs[0]
+        self.model, self.configs, self.cfg = model, list(configs), cfg
+        self.adam = BatchedAdam([model.J, model.w_in, model.b], cfg.floss_lr)
+        self.Q0 = initial_tangents(configs, cfg.nle)
+        self.index = 0  # flossing steps taken so far: each draws its own input sequence
+
+    def estimate(self) -> Spectrum:
+        """λ_1..λ_k on a fresh input sequence of ``floss_T`` steps (differentiable)."""
+        self.index += 1
+        inputs = input_bits(self.configs, "floss", self.index, self.cfg.floss_T)
+        return network_spectrum(self.model, inputs, self.Q0, gf_transient(self.cfg.floss_T))
+
+    def step(self, active: torch.Tensor | None = None, update: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """Estimate the exponents and (if ``update``) take one Adam step on the flossing loss for the
+        realizations in ``active`` (default: all). Returns the exponents (R, k) and the (R,) mask of
+        realizations whose loss and gradients were finite."""
+        R = len(self.configs)
+        active = torch.ones(R, dtype=torch.bool) if active is None else active
+        if not update:
+            with torch.no_grad():
+                exponents = self.estimate().exponents
+            return exponents, torch.isfinite(exponents).all(dim=-1)
+        for p in self.adam.params:
+            p.grad = None
+        exponents = self.estimate().exponents
+        per_run = ((exponents - self.cfg.floss_target) ** 2).mean(dim=-1)  # = flossing_loss per realization
+        flossing_loss(exponents, self.cfg.nle, self.cfg.floss_target).backward()
+        finite = torch.isfinite(per_run.detach())
+        for p in self.adam.params:
+            finite &= torch.isfinite(p.grad.flatten(1)).all(dim=1)
+        self.adam.step(active & finite)
+        return exponents.detach(), finite
+
+
+def floss(configs: Sequence[FlossConfig], progress=None) -> list[RunResult]:
+    """``sgtheory floss``: rows ``phase = floss`` (epoch e, index i, λ_i estimated before update e+1;
+    epoch 0 is the unflossed network) and ``phase = before | after`` (the spectrum over ``spectrum_T``
+    steps, the same input sequence for both)."""
+    cfg = configs[0]
+    model = build_model(configs, 1)
+    results = [RunResult(c, []) for c in configs]
+    spectrum_inputs = input_bits(configs, "spectrum", 0, cfg.spectrum_T)
+    spectrum_Q0 = initial_tangents(configs, cfg.spectrum_nle)
+
+    def spectrum(phase: str) -> torch.Tensor:
+        with torch.no_grad():
+            spec = network_spectrum(model, spectrum_inputs, spectrum_Q0, gf_transient(cfg.spectrum_T))
+        _check_finite(results, spec.exponents, f"the spectrum {phase} flossing")
+        for r, result in enumerate(results):
+            result.rows += [{"phase": phase, "epoch": 0 if phase == "before" else cfg.epochs, "index": i + 1,
+                             "value": lam} for i, lam in enumerate(spec.exponents[r].tolist())]
+        return spec.exponents
+
+    spectrum("before")
+    flosser = Flosser(model, configs)
+    alive = torch.ones(len(configs), dtype=torch.bool)
+    for epoch in range(cfg.epochs + 1):
+        exponents, finite = flosser.step(alive, update=epoch < cfg.epochs)
+        for r in torch.nonzero(alive & ~finite).flatten().tolist():
+            results[r].error = f"non-finite flossing loss or gradient at flossing epoch {epoch}; the run stopped there"
+        alive &= finite
+        for r in torch.nonzero(alive).flatten().tolist():
+            results[r].rows += [{"phase": "floss", "epoch": epoch, "index": i + 1, "value": lam}
+                                for i, lam in enumerate(exponents[r].tolist())]
+        if progress is not None and epoch > 0:
+            progress(epoch, {"lambda1": exponents[alive, 0].mean().item() if alive.any() else float("nan")})
+    spectrum("after")
+    return results
+
+
+class FlossingSchedule:
+    """The ``train --floss`` schedules (decision D6), as a ``before_epoch(model, epoch)`` hook:
+
+    - ``pre``: ``floss_pre`` flossing steps before epoch 1;
+    - ``pre+inter``: plus ``floss_steps`` steps at every epoch that is a multiple of ``floss_every``,
+      for at most ``floss_phases`` phases;
+    - ``adaptive``: as ``pre+inter``, but in an inter-flossing phase a realization takes a step only while
+      max_i |λ_i - λ*| over its flossed exponents exceeds ``floss_tol``; a phase counts for a realization
+      only if it took a step.
+
+    Returns the (R,) mask of realizations whose flossing stayed finite; ``steps_taken`` and ``lambda1``
+    (the latest estimate of λ_1, NaN before any) are recorded with the training rows.
+    """
+
+    def __init__(self, model: RNN, configs: Sequence[TrainConfig]):
+        self.cfg = configs[0]
+        self.flosser = Flosser(model, configs)
+        R = len(configs)
+        self.steps_taken = torch.zeros(R, dtype=torch.long)
+        self.phases = torch.zeros(R, dtype=torch.long)
+        self.lambda1 = torch.full((R,), float("nan"))
+
+    def _phase(self, steps: int, eligible: torch.Tensor, tolerance: float | None = None) -> tuple[torch.Tensor,
+                                                                                                    torch.Tensor]:
+        """Up to ``steps`` flossing steps for the ``eligible`` realizations; with a ``tolerance``, a realization
+        stops once its latest estimate has every flossed exponent within it. Returns (finite, took a step)."""
+        finite = torch.ones_like(eligible)
+        took = torch.zeros_like(eligible)
+        deviation = None
+        if tolerance is not None:
+            with torch.no_grad():
+                deviation = (self.flosser.estimate().exponents - self.cfg.floss_target).abs().amax(dim=-1)
+        for _ in range(steps):
+            active = eligible & finite
+            if deviation is not None:
+                active &= deviation > tolerance
+            if not active.any():
+                break
+            exponents, ok = self.flosser.step(active)
+            finite &= ok
+            took |= active & ok
+            self.steps_taken += (active & ok).long()
+            self.lambda1 = torch.where(active & ok, exponents[:, 0].to(self.lambda1.dtype), self.lambda1)
+            if deviation is not None:
+                new = (exponents - self.cfg.floss_target).abs().amax(dim=-1).to(deviation.dtype)
+                deviation = torch.where(active, new, deviation)
+        return finite, took
+
+    def __call__(self, model: RNN, epoch: int) -> torch.Tensor:
+        cfg = self.cfg
+        everyone = torch.ones_like(self.steps_taken, dtype=torch.bool)
+        if epoch == 1 and cfg.floss_pre > 0:
+            return self._phase(cfg.floss_pre, everyone)[0]
+        if cfg.floss in ("pre+inter", "adaptive") and epoch % cfg.floss_every == 0:
+            eligible = self.phases < cfg.floss_phases
+            if eligible.any():
+                tolerance = cfg.floss_tol if cfg.floss == "adaptive" else None
+                finite, took = self._phase(cfg.floss_steps, eligible, tolerance)
+                self.phases += took.long()
+                return finite
+        return everyone
