@@ -7,7 +7,9 @@ PROFILE ?= quick
 RESULTS := results/$(PROFILE)
 FIGDIR := $(if $(filter quick,$(PROFILE)),figures,figures/$(PROFILE))
 
-.PHONY: setup test lint all train-baseline bench clean
+FLOSSING_FIGURES := r1-reconcile r1 r2 lif-r1 lif-r2 gf-tanh
+
+.PHONY: setup test lint all train-baseline $(FLOSSING_FIGURES) bench clean
 
 setup: $(VENV)/.installed
 
@@ -22,7 +24,7 @@ lint: setup
 test: setup lint
 	$(BIN)/python -m pytest
 
-all: train-baseline
+all: train-baseline $(FLOSSING_FIGURES)
 	$(SG) report $(FIGDIR)
 
 # Each figure: run the experiment (resumes finished runs), then draw it.
@@ -30,8 +32,33 @@ train-baseline: setup
 	$(SG) train --config configs/train_baseline.yaml --profile $(PROFILE) --out $(RESULTS)/train_baseline.parquet
 	$(SG) plot training-curves $(RESULTS)/train_baseline.parquet --out $(FIGDIR)/train_baseline.png
 
+r1-reconcile: setup
+	$(SG) lyap --config configs/r1_reconcile.yaml --profile $(PROFILE) --out $(RESULTS)/r1_reconcile.parquet
+	$(SG) plot reconcile $(RESULTS)/r1_reconcile.parquet --out $(FIGDIR)/r1_reconcile.png
+
+r1: setup
+	$(SG) floss --config configs/r1_flossing.yaml --profile $(PROFILE) --out $(RESULTS)/r1_flossing.parquet
+	$(SG) plot r1 $(RESULTS)/r1_flossing.parquet --out $(FIGDIR)/r1_flossing.png
+
+r2: setup
+	$(SG) train --config configs/r2_flossing.yaml --profile $(PROFILE) --out $(RESULTS)/r2_flossing.parquet
+	$(SG) plot r2 $(RESULTS)/r2_flossing.parquet --out $(FIGDIR)/r2_flossing.png
+
+lif-r1: setup
+	$(SG) floss --config configs/lif_r1_flossing.yaml --profile $(PROFILE) --out $(RESULTS)/lif_r1_flossing.parquet
+	$(SG) plot r1 $(RESULTS)/lif_r1_flossing.parquet --out $(FIGDIR)/lif_r1_flossing.png
+
+lif-r2: setup
+	$(SG) train --config configs/lif_r2_flossing.yaml --profile $(PROFILE) --out $(RESULTS)/lif_r2_flossing.parquet
+	$(SG) plot r2 $(RESULTS)/lif_r2_flossing.parquet --out $(FIGDIR)/lif_r2_flossing.png
+
+gf-tanh: setup
+	$(SG) floss --config configs/gf_tanh.yaml --profile $(PROFILE) --out $(RESULTS)/gf_tanh.parquet
+	$(SG) plot tanh-flossing $(RESULTS)/gf_tanh.parquet --out $(FIGDIR)/gf_tanh.png
+
 bench: setup
 	$(BIN)/python benchmarks/bench_train.py --epochs 20 --out benchmarks/out/bench_train.json
+	$(BIN)/python benchmarks/bench_lyapunov.py --out benchmarks/out/bench_lyapunov.json
 
 clean:
 	rm -rf results figures/*.pdf figures/paper benchmarks/out

@@ -17,10 +17,13 @@ so the tangent map of a step is D = diag(h(x')) J.
    Both advance a real binary-RNN state every step, from the same J, x0, drive and Q0. Every step is
    timed on its own with ``time.perf_counter``: ``lyap`` = tangent + QR + log|diag R| (the state update
    excluded; its tangent-product part is reported as well, the rest is QR + logs), ``whole`` = state
-   update + ``lyap``. The first ``warmup`` steps are discarded and the median of the rest is reported.
-   The number of steps is chosen per (N, k) from a flop budget (fewer steps for the big sizes), the
-   same for all four implementations so that their exponents can be compared: the float64 exponents
-   of ``ours`` and ``direct`` must agree (``max_abs_diff_*`` in the JSON, max|Δλ| in the table).
+   update + ``lyap``. The number of steps is chosen per (N, k) from a flop budget (fewer steps for the
+   big sizes) and is the same for the four implementations (ours and direct, float32 and float64),
+   which run interleaved in ``rounds`` chunks of consecutive steps (ours f32, direct f32, ours f64,
+   direct f64, then again) so that all of them see the same load on the machine. The first ``warmup``
+   steps of each are discarded and the median of the rest is reported. All four follow the same
+   trajectory, so the float64 exponents of ``ours`` and ``direct`` must agree (``max_abs_diff_*`` in the
+   JSON, max|Δλ| (same dtype) in the table).
 
 2. Flops of a Lyapunov step, the same count for both implementations:
 
@@ -41,8 +44,8 @@ so the tangent map of a step is D = diag(h(x')) J.
 4. Flossing step (float32): binary RNN N=80, k=75, Tp=55 steps with a transient of 16, surrogate
    fast_sigmoid slope 1: ``lyapunov_spectrum`` + ``flossing_loss`` + ``backward`` with respect to J,
    for R=1 realization and for R=9 realizations batched (J (R, N, N), state (R, 1, N), Q (R, k, N),
-   drive (Tp, R, 1, N)). Reported: median times, time(R=9)/time(R=1) (goal <= 3) and 9·time(R=1), the
-   cost of nine sequential single-realization steps.
+   drive (Tp, R, 1, N)), the two alternating call by call. Reported: median times, time(R=9)/time(R=1)
+   (goal <= 3) and 9·time(R=1), the cost of nine sequential single-realization steps.
 
 Speed is measured here, never asserted in tests (tests/test_bench_lyapunov.py checks the JSON and the
 agreement of the exponents on tiny sizes).
@@ -79,9 +82,9 @@ NP_DTYPES = {"float32": np.float32, "float64": np.float64}
 
 # Per-mode settings: flop budget per (N, k) run, bounds on the steps, discarded warm-up steps, peak reps.
 MODES = {
-    "full": {"flop_budget": 2e10, "min_steps": 40, "max_steps": 1500, "warmup": 5, "peak_reps": 20,
+    "full": {"flop_budget": 2e10, "min_steps": 40, "max_steps": 1500, "warmup": 5, "rounds": 5, "peak_reps": 20,
              "floss_reps": 40},
-    "quick": {"flop_budget": 3e8, "min_steps": 5, "max_steps": 120, "warmup": 1, "peak_reps": 4,
+    "quick": {"flop_budget": 3e8, "min_steps": 5, "max_steps": 120, "warmup": 1, "rounds": 2, "peak_reps": 4,
               "floss_reps": 3},
 }
 
@@ -135,13 +138,12 @@ def make_problem(N: int, k: int, steps: int, seed: int = 0) -> dict[str, torch.T
     return {"J": J, "x0": x0, "drive": drive, "Q0": Q0}
 
 
-def run_ours(prob: dict[str, torch.Tensor], dtype: str):
-    """Per-step times in s (lyap, whole, the tangent part of lyap) and the exponents (float64 numpy) of
-    sgtheory's step."""
+def ours_steps(prob: dict[str, torch.Tensor], dtype: str):
+    """sgtheory's step as a generator: yields (lyap, whole, tangent part of lyap) in s after every step and
+    returns the exponents (float64 numpy) after the last one."""
     J, x, drive, Q = (prob[n].to(DTYPES[dtype]) for n in ("J", "x0", "drive", "Q0"))
     params = binary_params(J, SURROGATE)
     log_sum = torch.zeros(Q.shape[0], dtype=Q.dtype)
-    lyap, whole, tangent = [], [], []
     for drive_t in drive:
         t0 = time.perf_counter()
         x_new = rate_step(drive_t, x, params)[1]
@@ -153,18 +155,15 @@ def run_ours(prob: dict[str, torch.Tensor], dtype: str):
         log_sum = log_sum + torch.log(torch.diagonal(R, dim1=-2, dim2=-1).abs())
         t2 = time.perf_counter()
         x = x_new
-        lyap.append(t2 - t1)
-        whole.append(t2 - t0)
-        tangent.append(tm - t1)
-    return lyap, whole, tangent, (log_sum / len(drive)).double().numpy()
+        yield t2 - t1, t2 - t0, tm - t1
+    return (log_sum / len(drive)).double().numpy()
 
 
-def run_direct(prob: dict[str, torch.Tensor], dtype: str):
-    """The same as ``run_ours`` written directly in numpy with the Jacobian formed explicitly."""
+def direct_steps(prob: dict[str, torch.Tensor], dtype: str):
+    """The same as ``ours_steps`` written directly in numpy with the Jacobian formed explicitly."""
     J, x, drive, Q0 = (prob[n].numpy().astype(NP_DTYPES[dtype]) for n in ("J", "x0", "drive", "Q0"))
     x, drive, Q = x[0], drive[:, 0], np.ascontiguousarray(Q0.T)
     log_sum = np.zeros(Q.shape[1], dtype=Q.dtype)
-    lyap, whole, tangent = [], [], []
     for drive_t in drive:
         t0 = time.perf_counter()
         x_new = J @ (x > 0).astype(J.dtype) + drive_t
@@ -176,10 +175,36 @@ def run_direct(prob: dict[str, torch.Tensor], dtype: str):
         log_sum += np.log(np.abs(np.diag(R)))
         t2 = time.perf_counter()
         x = x_new
-        lyap.append(t2 - t1)
-        whole.append(t2 - t0)
-        tangent.append(tm - t1)
-    return lyap, whole, tangent, (log_sum / len(drive)).astype(np.float64)
+        yield t2 - t1, t2 - t0, tm - t1
+    return (log_sum / len(drive)).astype(np.float64)
+
+
+def interleaved(runs: dict, steps: int, rounds: int) -> tuple[dict, dict]:
+    """Advance the step generators ``runs`` round-robin, ``steps / rounds`` steps at a time (so that all
+    of them see the same machine conditions); per-step times {name: [(lyap, whole, tangent), ...]} and
+    exponents {name: array}."""
+    times = {name: [] for name in runs}
+    bounds = [round(i * steps / rounds) for i in range(rounds + 1)]
+    for lo, hi in zip(bounds, bounds[1:], strict=False):
+        for name, gen in runs.items():
+            times[name].extend(next(gen) for _ in range(hi - lo))
+    exps = {}
+    for name, gen in runs.items():
+        try:
+            next(gen)
+        except StopIteration as stop:
+            exps[name] = stop.value
+    return times, exps
+
+
+def run_ours(prob: dict[str, torch.Tensor], dtype: str) -> np.ndarray:
+    """Exponents of sgtheory's steps over the whole drive of ``prob``."""
+    return interleaved({"ours": ours_steps(prob, dtype)}, len(prob["drive"]), 1)[1]["ours"]
+
+
+def run_direct(prob: dict[str, torch.Tensor], dtype: str) -> np.ndarray:
+    """Exponents of the direct numpy steps over the whole drive of ``prob``."""
+    return interleaved({"direct": direct_steps(prob, dtype)}, len(prob["drive"]), 1)[1]["direct"]
 
 
 def n_steps(N: int, k: int, mode: dict) -> int:
@@ -191,12 +216,13 @@ def bench_shape(N: int, k: int, mode: dict, peaks: dict[str, float]) -> list[dic
     steps, warmup = n_steps(N, k, mode), mode["warmup"]
     prob = make_problem(N, k, steps, seed=N + k)
     flops = step_flops(N, k)
-    ours, direct, exps = {}, {}, {}
-    for dtype in DTYPES:
-        for name, run, store in (("ours", run_ours, ours), ("direct", run_direct, direct)):
-            lyap, whole, tangent, exps[(name, dtype)] = run(prob, dtype)
-            store[dtype] = {"lyap": summary_ms(lyap, warmup), "whole": summary_ms(whole, warmup),
-                            "tangent": summary_ms(tangent, warmup)}
+    runs = {(name, dtype): fn(prob, dtype) for dtype in DTYPES
+            for name, fn in (("ours", ours_steps), ("direct", direct_steps))}
+    times, exps = interleaved(runs, steps, min(mode["rounds"], steps))
+    stats = {key: {part: summary_ms([t[i] for t in ts], warmup) for i, part in enumerate(("lyap", "whole", "tangent"))}
+             for key, ts in times.items()}
+    ours = {dtype: stats[("ours", dtype)] for dtype in DTYPES}
+    direct = {dtype: stats[("direct", dtype)] for dtype in DTYPES}
     ref = exps[("direct", "float64")]
     rows = []
     for dtype in DTYPES:
@@ -226,8 +252,9 @@ def bench_shape(N: int, k: int, mode: dict, peaks: dict[str, float]) -> list[dic
 # ---------------------------------------------------------------- flossing step
 
 
-def floss_times(R: int, reps: int, N: int = 80, k: int = 75, Tp: int = 55, transient: int = 16) -> list[float]:
-    """Wall times (s) of lyapunov_spectrum + flossing_loss + backward w.r.t. J, R realizations, float32."""
+def floss_step(R: int, N: int = 80, k: int = 75, Tp: int = 55, transient: int = 16):
+    """A function running lyapunov_spectrum + flossing_loss + backward w.r.t. J for R realizations
+    (float32) and returning its wall time in s."""
     gen = torch.Generator().manual_seed(R)
     dtype = torch.float32
     J = (torch.randn(R, N, N, generator=gen, dtype=dtype) / math.sqrt(N)).requires_grad_()
@@ -242,22 +269,28 @@ def floss_times(R: int, reps: int, N: int = 80, k: int = 75, Tp: int = 55, trans
     def tangent(x, x_new, Q):
         return rate_tangent(x, x_new, Q, params)
 
-    times = []
-    for _ in range(reps):
+    def timed() -> float:
+        J.grad = None
         t0 = time.perf_counter()
         spec = lyapunov_spectrum(step, tangent, x0, drive, Q0, transient)
         flossing_loss(spec.exponents, k).backward()
-        times.append(time.perf_counter() - t0)
-        J.grad = None
-    return times
+        return time.perf_counter() - t0
+
+    return timed
 
 
 def bench_floss(reps: int) -> dict[str, float]:
-    r1 = summary_ms(floss_times(1, reps + 1), 1)["median_ms"]
-    r9 = summary_ms(floss_times(9, reps + 1), 1)["median_ms"]
+    """R=1 and R=9 alternately, one warm-up call each, then ``reps`` timed calls each."""
+    one, nine = floss_step(1), floss_step(9)
+    t1, t9 = [], []
+    for _ in range(reps + 1):
+        t1.append(one())
+        t9.append(nine())
+    r1, r9 = summary_ms(t1, 1)["median_ms"], summary_ms(t9, 1)["median_ms"]
     return {"N": 80, "k": 75, "Tp": 55, "transient": 16, "dtype": "float32", "reps": reps,
             "R1_ms": r1, "R9_ms": r9, "ratio_R9_over_R1": r9 / r1, "sequential9_ms": 9 * r1,
-            "sequential9_over_R9": 9 * r1 / r9}
+            "sequential9_over_R9": 9 * r1 / r9,
+            "R1_min_ms": summary_ms(t1, 1)["min_ms"], "R9_min_ms": summary_ms(t9, 1)["min_ms"]}
 
 
 # ---------------------------------------------------------------- goals, table, main

@@ -204,25 +204,30 @@ class FlossConfig(FlossingConfig):
     """A flossing run (figure R1): λ_1..λ_k per flossing epoch and the spectrum before and after."""
 
     epochs: int = 150  # flossing epochs (one fresh input sequence and one Adam step each)
-    spectrum_nle: int = 80  # exponents of the spectra before and after flossing
+    spectrum_nle: int = 0  # exponents of the spectra before and after flossing (0: all, N or 2N for LIF)
     spectrum_T: int = 1000  # steps of the before/after spectra (transient 10 + ceil(T/10))
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.epochs < 0:
             raise ConfigError(f"epochs={self.epochs} must be >= 0")
-        if not 1 <= self.spectrum_nle <= self.state_dim:
-            raise ConfigError(f"spectrum_nle={self.spectrum_nle} must be between 1 and the state dimension "
+        if not 0 <= self.spectrum_nle <= self.state_dim:
+            raise ConfigError(f"spectrum_nle={self.spectrum_nle} must be between 0 (all) and the state dimension "
                               f"{self.state_dim}")
         if self.spectrum_T <= gf_transient(self.spectrum_T):
             raise ConfigError(f"spectrum_T={self.spectrum_T} leaves no step after its transient")
+
+    @property
+    def spectrum_k(self) -> int:
+        """Exponents of the before/after spectra: ``spectrum_nle``, or all when it is 0."""
+        return self.spectrum_nle or self.state_dim
 
 
 @dataclasses.dataclass(frozen=True)
 class LyapConfig(NetworkConfig):
     """The Lyapunov spectrum of a network driven by random input bits (flossing spec §4)."""
 
-    nle: int = 80  # exponents to compute (at most the state dimension: N, or 2N for LIF)
+    nle: int = 0  # exponents to compute (0: all, the state dimension N, or 2N for LIF)
     steps: int = 1000  # steps of the trajectory
     transient: int = -1  # steps discarded before accumulating; -1: 10 + ceil(steps/10) (GF convention)
     ons_interval: int = 1  # steps between re-orthonormalisations
@@ -231,8 +236,8 @@ class LyapConfig(NetworkConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 1 <= self.nle <= self.state_dim:
-            raise ConfigError(f"nle={self.nle} must be between 1 and the state dimension {self.state_dim}")
+        if not 0 <= self.nle <= self.state_dim:
+            raise ConfigError(f"nle={self.nle} must be between 0 (all) and the state dimension {self.state_dim}")
         for name in ("steps", "ons_interval", "trace_every"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
@@ -243,6 +248,11 @@ class LyapConfig(NetworkConfig):
         if self.steps - self.effective_transient < self.ons_interval:
             raise ConfigError(f"steps={self.steps} leaves no re-orthonormalisation after the transient "
                               f"{self.effective_transient}")
+
+    @property
+    def k(self) -> int:
+        """Exponents computed: ``nle``, or the whole spectrum when ``nle`` is 0."""
+        return self.nle or self.state_dim
 
     @property
     def effective_transient(self) -> int:

@@ -46,7 +46,7 @@ def test_quick_run_writes_json_and_torch_matches_numpy(tmp_path):
 
     # the two implementations directly, on a longer float64 trajectory with all exponents
     prob = bench.make_problem(N=12, k=12, steps=200, seed=3)
-    *_, ours = bench.run_ours(prob, "float64")
-    *_, direct = bench.run_direct(prob, "float64")
+    ours, direct = bench.run_ours(prob, "float64"), bench.run_direct(prob, "float64")
+    assert ours.shape == direct.shape == (12,)
     assert np.all(np.isfinite(ours))
     np.testing.assert_allclose(ours, direct, rtol=0, atol=1e-8)

@@ -24,7 +24,7 @@ def gen(seed):
 
 
 def rate_spectrum(params, x0, drive, k, transient, seed=0):
-    Q0 = orthonormal_system(params.J.shape[:-2] + (k, params.J.shape[-1]), gen(seed))
+    Q0 = orthonormal_system(params.J.shape[:-2] + (k, params.J.shape[-1]), gen(seed), params.J.dtype)
     return lyapunov_spectrum(lambda d, x: rate_step(d, x, params)[1],
                              lambda x, x_new, Q: rate_tangent(x, x_new, Q, params), x0, drive, Q0, transient)
 
@@ -157,3 +157,21 @@ def test_summaries():
     torch.testing.assert_close(kaplan_yorke_dimension(lam), torch.tensor([3.4, 0.0, 4.0], dtype=F64))
     torch.testing.assert_close(entropy_rate(lam), torch.tensor([0.7, 0.0, 0.6], dtype=F64))
     assert flossing_loss(torch.tensor([[0.1, -0.3, 5.0]]), k=2).item() == pytest.approx((0.01 + 0.09) / 2)
+
+
+def test_float32_spectrum_agrees_with_float64():
+    N, T = 30, 400
+    J = 0.9 * torch.randn(N, N, generator=gen(23), dtype=F64) / N**0.5
+    drive = torch.randn(T, N, generator=gen(24), dtype=F64)
+    x0 = torch.randn(N, generator=gen(25), dtype=F64)
+    Q0 = orthonormal_system((N, N), gen(26))
+
+    def spectrum(dtype):
+        params = tanh_params(J.to(dtype))
+        return lyapunov_spectrum(lambda d, x: rate_step(d, x, params)[1],
+                                 lambda x, x_new, Q: rate_tangent(x, x_new, Q, params),
+                                 x0.to(dtype), drive.to(dtype), Q0.to(dtype), transient=50).exponents
+
+    exact, single = spectrum(F64), spectrum(torch.float32)
+    assert single.dtype == torch.float32
+    torch.testing.assert_close(single.double(), exact, rtol=0, atol=1e-4)

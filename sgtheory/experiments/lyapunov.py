@@ -70,7 +70,7 @@ def lyap(configs: Sequence[LyapConfig], progress=None) -> list[RunResult]:
     model = build_model(configs, 1)
     inputs = input_bits(configs, "lyap", 0, cfg.steps, cfg.input_rate)
     with torch.no_grad():
-        spec = network_spectrum(model, inputs, initial_tangents(configs, cfg.nle), cfg.effective_transient,
+        spec = network_spectrum(model, inputs, initial_tangents(configs, cfg.k), cfg.effective_transient,
                                 cfg.ons_interval)
     results = [RunResult(c, []) for c in configs]
     ok = _check_finite(results, spec.exponents, "the spectrum")
@@ -162,7 +162,7 @@ def floss(configs: Sequence[FlossConfig], progress=None) -> list[RunResult]:
     model = build_model(configs, 1)
     results = [RunResult(c, []) for c in configs]
     spectrum_inputs = input_bits(configs, "spectrum", 0, cfg.spectrum_T)
-    spectrum_Q0 = initial_tangents(configs, cfg.spectrum_nle)
+    spectrum_Q0 = initial_tangents(configs, cfg.spectrum_k)
 
     def spectrum(phase: str) -> torch.Tensor:
         with torch.no_grad():

@@ -6,12 +6,25 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+from sgtheory.figures import flossing
 from sgtheory.figures.style import RC, save
 from sgtheory.figures.training import training_curves, training_report
 from sgtheory.results import read_table
 
-FIGURES = {"training-curves": training_curves}
-REPORTS = {"training-curves": training_report}  # figure -> markdown section (paper vs ours, claims)
+FIGURES = {
+    "training-curves": training_curves,
+    "r1": flossing.r1_figure,
+    "r2": flossing.r2_figure,
+    "reconcile": flossing.reconcile_figure,
+    "tanh-flossing": flossing.tanh_flossing_figure,
+}
+REPORTS = {  # figure -> markdown section (paper vs ours, claims)
+    "training-curves": training_report,
+    "r1": flossing.r1_report,
+    "r2": flossing.r2_report,
+    "reconcile": flossing.reconcile_report,
+    "tanh-flossing": flossing.tanh_flossing_report,
+}
 
 
 def render(name: str, table: str | Path, out: str | Path) -> list[Path]:
