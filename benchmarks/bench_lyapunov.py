@@ -356,7 +356,6 @@ def machine_info() -> dict:
         "blas_thread_env": {v: os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
                                                            "MKL_NUM_THREADS")},
         "cpu_count": os.cpu_count(),
-        "loadavg_at_start": os.getloadavg(),
         "platform": platform.platform(),
         "processor": platform.processor(),
         "python": platform.python_version(),
@@ -375,7 +374,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.floss_reps is not None:
         mode["floss_reps"] = max(1, args.floss_reps)
 
-    t_start = time.perf_counter()
+    t_start, load_start = time.perf_counter(), os.getloadavg()
     peak_stats = {name: matmul_peak(dt, mode["peak_reps"]) for name, dt in DTYPES.items()}
     peaks = {name: s["gflops"] for name, s in peak_stats.items()}
     rows = []
@@ -398,10 +397,14 @@ def main(argv: list[str] | None = None) -> dict:
         "flossing_step": floss,
         "goals": goals,
         "elapsed_s": elapsed,
+        # 1-minute load above ~1 means other processes shared the cores and may have disturbed the timings
+        "loadavg_at_start": load_start,
+        "loadavg_at_end": os.getloadavg(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\n{elapsed:.0f} s; wrote {args.out}")
+    print(f"\n{elapsed:.0f} s, 1-min load average {load_start[0]:.2f} at the start and "
+          f"{report['loadavg_at_end'][0]:.2f} at the end ({os.cpu_count()} cores); wrote {args.out}")
     return report
 
 

@@ -122,3 +122,33 @@ def test_plot_training_curves(tmp_path, monkeypatch, capsys):
     assert section in (tmp_path / "REPORT.md").read_text()
     code, _, stderr = run_cli(monkeypatch, capsys, "plot", "nope", str(table), "--out", str(tmp_path / "x.png"))
     assert code == 2 and "unknown figure 'nope'; available: training-curves" in stderr
+
+
+def test_lyap_and_floss_commands_write_tables(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "lyap.csv"
+    code, stdout, _ = run_cli(monkeypatch, capsys, "lyap", "--N", "10", "--steps", "200", "--seeds", "0-1",
+                              "--set", "slope=[0.5,1.0]", "--out", str(out))
+    assert code == 0, stdout
+    table = pd.read_csv(out)
+    exps = table[table["quantity"] == "exponent"]
+    assert len(exps) == 2 * 2 * 10 and set(exps["seed"]) == {0, 1} and set(exps["slope"]) == {0.5, 1.0}
+    assert {"ky_dimension", "entropy_rate", "run_id", "config_hash"} <= set(table.columns)
+
+    out = tmp_path / "floss.parquet"
+    code, stdout, _ = run_cli(monkeypatch, capsys, "floss", "--N", "10", "--nle", "2", "--epochs", "3",
+                              "--spectrum-T", "100", "--out", str(out))
+    assert code == 0, stdout
+    table = pd.read_parquet(out)
+    assert sorted(table[table["phase"] == "floss"]["epoch"].unique()) == [0, 1, 2, 3]
+    assert (table["phase"] == "after").sum() == 10
+
+
+@pytest.mark.parametrize("args,message", [
+    (["lyap", "--nle", "200"], "nle=200 must be between 0 (all) and the state dimension 80"),
+    (["floss", "--floss-T", "10"], "floss_T=10 leaves no step after its transient"),
+    (["train", "--floss", "always"], "floss='always' is not allowed"),
+])
+def test_flossing_commands_reject_bad_input(tmp_path, monkeypatch, capsys, args, message):
+    code, _, err = run_cli(monkeypatch, capsys, *args, "--out", str(tmp_path / "x.parquet"))
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "x.parquet").exists()

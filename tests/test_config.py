@@ -117,6 +117,9 @@ def test_parse_set():
 def test_shipped_configs_expand(tmp_path):
     from pathlib import Path
 
+    import yaml
+
     for path in Path(__file__).parents[1].glob("configs/*.yaml"):
+        experiment = yaml.safe_load(path.read_text())["experiment"]
         for profile in ("quick", "paper"):
-            assert expand("train", load_config_file(path, profile, "train"))
+            assert expand(experiment, load_config_file(path, profile, experiment))
