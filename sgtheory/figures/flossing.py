@@ -161,8 +161,12 @@ def r1_report(table: pd.DataFrame) -> str:
     for k in ks:
         pinned = all(abs(after[(k, i)]) <= PINNED for i in range(1, k + 1))
         drop = (k, k + 1) in after.index and after[(k, k + 1)] < after[(k, k)] - PINNED
-        claims.append((f"k = {k}: exactly the first {k} exponents within ±{PINNED} of 0, then a drop (> {PINNED}) at "
-                       f"i = {k + 1}", pinned and drop))
+        text = (f"k = {k}: exactly the first {k} exponents within ±{PINNED} of 0, then a drop (> {PINNED}) at "
+                f"i = {k + 1}")
+        if binary and k in PAPER_R1B:
+            paper_pinned = all(abs(v) <= PINNED for i, v in zip(R1B_INDICES, PAPER_R1B[k], strict=True) if i <= k)
+            text += f" (the paper's digitized values by the same test: {'pass' if paper_pinned else 'fail'})"
+        claims.append((text, pinned and drop))
         if k + 5 in before.index:
             claims.append((f"k = {k}: the tail (i = {k + 5}..) lies below the unflossed spectrum",
                            bool((after.loc[k][after.loc[k].index >= k + 5] < before[before.index >= k + 5]).mean()
