@@ -148,7 +148,7 @@ def train():
 
     Seeds of one condition train together as one batched computation. Writes one row per
     (run, recorded epoch) with every condition and the measures epoch, loss, accuracy and
-    grad_h0_norm (|dL/dh0|); with --floss also floss_steps and floss_lambda1. Finished runs are kept
+    grad_h0_norm (|dL/dh0|); with --floss also floss_steps_taken and floss_lambda1. Finished runs are kept
     as shards beside the output, so rerunning an interrupted sweep only trains the missing runs.
 
     \b

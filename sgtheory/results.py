@@ -65,6 +65,9 @@ def tidy(config, experiment: str, rows: Sequence[dict]) -> pd.DataFrame:
     conditions = {"experiment": experiment, **config.to_dict()}
     conditions |= {"run_id": config.run_id(), "config_hash": config.condition_hash()}
     frame = pd.DataFrame(list(rows))
+    clashes = sorted(set(frame.columns) & set(conditions))
+    if clashes:
+        raise ValueError(f"measures {clashes} have the names of config columns and would be overwritten")
     for key, value in conditions.items():
         frame[key] = value
     return frame[list(conditions) + [c for c in frame.columns if c not in conditions]]

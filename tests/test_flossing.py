@@ -82,7 +82,7 @@ def test_train_schedules_take_the_stated_flossing_steps(schedule, expected_steps
     configs = expand("train", TINY_TRAIN | dict(floss=schedule, floss_pre=3, floss_every=5, floss_steps=2,
                                                 floss_phases=2))
     rows = train(configs)[0].rows
-    steps = {r["epoch"]: r["floss_steps"] for r in rows}
+    steps = {r["epoch"]: r["floss_steps_taken"] for r in rows}
     assert steps[1] == 3 and steps[12] == expected_steps
     if schedule == "pre+inter":
         assert steps[4] == 3 and steps[5] == 5 and steps[10] == 7  # phases at epochs 5 and 10 only
@@ -92,16 +92,16 @@ def test_train_schedules_take_the_stated_flossing_steps(schedule, expected_steps
 def test_adaptive_schedule_skips_realizations_within_tolerance():
     base = TINY_TRAIN | dict(floss="adaptive", floss_pre=0, floss_every=5, floss_steps=4, floss_phases=1, seeds="0-1")
     never = train(expand("train", base | dict(floss_tol=100.0)))
-    assert all(r["floss_steps"] == 0 for res in never for r in res.rows)
+    assert all(r["floss_steps_taken"] == 0 for res in never for r in res.rows)
     always = train(expand("train", base | dict(floss_tol=0.0)))
-    assert [res.rows[-1]["floss_steps"] for res in always] == [4, 4]  # one phase (floss_phases=1) of 4 steps
+    assert [res.rows[-1]["floss_steps_taken"] for res in always] == [4, 4]  # one phase (floss_phases=1) of 4 steps
 
 
 def test_training_without_flossing_is_unchanged_by_flossing_settings():
     plain = train(expand("train", TINY_TRAIN))[0].rows
     other = train(expand("train", TINY_TRAIN | dict(nle=5, floss_lr=0.5)))[0].rows
     assert [r["loss"] for r in plain] == [r["loss"] for r in other]
-    assert "floss_steps" not in plain[0]
+    assert "floss_steps_taken" not in plain[0]
 
 
 def test_schedule_marks_non_finite_flossing():

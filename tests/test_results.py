@@ -86,3 +86,8 @@ def test_truncated_or_foreign_shard_is_not_complete(tmp_path):
     assert not store.is_complete(cfg)
     meta = json.loads(pq.read_schema(store.path(cfg)).metadata[b"sgtheory"])
     assert meta["run_id"] == other.run_id()
+
+
+def test_tidy_refuses_measures_named_like_config_columns():
+    with pytest.raises(ValueError, match="floss_steps"):
+        tidy(TrainConfig(), "train", [{"epoch": 1, "floss_steps": 3}])

@@ -201,7 +201,8 @@ class FlossingSchedule:
       only if it took a step.
 
     Returns the (R,) mask of realizations whose flossing stayed finite; ``steps_taken`` and ``lambda1``
-    (the latest estimate of λ_1, NaN before any) are recorded with the training rows.
+    (the latest estimate of λ_1, NaN before any) are recorded with the training rows as
+    ``floss_steps_taken`` and ``floss_lambda1``.
     """
 
     def __init__(self, model: RNN, configs: Sequence[TrainConfig]):

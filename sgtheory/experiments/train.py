@@ -93,7 +93,7 @@ def train(
 
     ``before_epoch(model, epoch)`` runs before each training epoch, after the flossing schedule of
     ``cfg.floss`` (its own optimizer, its own objective, spec §6.3); it may return an (R,) mask of
-    realizations that are still healthy. With flossing, each row also records ``floss_steps`` (flossing
+    realizations that are still healthy. With flossing, each row also records ``floss_steps_taken`` (flossing
     steps taken so far) and ``floss_lambda1`` (the latest flossing estimate of λ_1).
     """
     cfg = configs[0]
@@ -135,7 +135,8 @@ def train(
                 row = {"epoch": epoch, "loss": loss[r].item(), "accuracy": accuracy[r].item(),
                        "grad_h0_norm": grad_h0[r].item()}
                 if schedule is not None:
-                    row |= {"floss_steps": schedule.steps_taken[r].item(), "floss_lambda1": schedule.lambda1[r].item()}
+                    row |= {"floss_steps_taken": schedule.steps_taken[r].item(),
+                            "floss_lambda1": schedule.lambda1[r].item()}
                 results[r].rows.append(row)
         if not alive.any():
             break
