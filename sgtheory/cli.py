@@ -190,20 +190,25 @@ def floss():
 
 @cli.command()
 @click.argument("figure")
-@click.argument("table", type=click.Path(dir_okay=False))
+@click.argument("tables", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--out", required=True, help="Output image (.png); a .pdf is written beside it.")
-def plot(figure, table, out):
-    """Draw FIGURE from a result TABLE (see `sgtheory plot list`)."""
+def plot(figure, tables, out):
+    """Draw FIGURE from one or more result TABLES (their rows are combined).
+
+    Figures: training-curves (train), r1 and tanh-flossing (floss), r2 (train with --floss),
+    reconcile (lyap).
+    """
     from sgtheory.figures import FIGURES, render
 
     if figure not in FIGURES:
         fail(f"unknown figure '{figure}'; available: {', '.join(FIGURES)}")
-    if not Path(table).is_file():
-        fail(f"table '{table}' does not exist; run the experiment first (see the Makefile)")
+    for table in tables:
+        if not Path(table).is_file():
+            fail(f"table '{table}' does not exist; run the experiment first (see the Makefile)")
     try:
-        paths = render(figure, table, out)
+        paths = render(figure, tables, out)
     except (ValueError, KeyError) as err:
-        fail(f"cannot draw {figure} from {table}: {err}")
+        fail(f"cannot draw {figure} from {', '.join(tables)}: {err}")
     click.echo("wrote " + ", ".join(map(str, paths)))
 
 

@@ -89,3 +89,21 @@ def test_flossing_figures_render(tmp_path, figure, table):
     table.to_parquet(path)
     paths = render(figure, path, tmp_path / f"{figure}.png")
     assert all(p.exists() and p.stat().st_size > 0 for p in paths)
+
+
+def test_r2_conditions_name_the_varying_schedule_settings(tmp_path):
+    from sgtheory.figures.flossing import with_conditions
+
+    first = train_table(lift=False).assign(nle=75)
+    second = train_table(lift=True).assign(nle=16)
+    second = second[second["floss"] == "adaptive"].assign(run_id=lambda d: "k16-" + d["run_id"])
+    labels = set(with_conditions(pd.concat([first, second]))["condition"])
+    assert labels == {"none", "adaptive, nle=75", "adaptive, nle=16"}
+    paths = []
+    for name, table in (("a", first), ("b", second)):
+        paths.append(tmp_path / f"{name}.parquet")
+        table.to_parquet(paths[-1])
+    render("r2", paths, tmp_path / "r2.png")
+    report = (tmp_path / "r2.md").read_text()
+    assert "adaptive, nle=16 flossing lifts the final accuracy at d = 18" in report and "**holds**" in report
+    assert "adaptive, nle=75 flossing lifts the final accuracy at d = 18" in report and "**fails**" in report

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import pandas as pd
 
 from sgtheory.figures import flossing
 from sgtheory.figures.style import RC, save
@@ -27,15 +28,17 @@ REPORTS = {  # figure -> markdown section (paper vs ours, claims)
 }
 
 
-def render(name: str, table: str | Path, out: str | Path) -> list[Path]:
-    """Draw figure ``name`` from ``table``; writes PNG, PDF and (where the figure has one) its report
-    section as ``<out>.md`` beside them. Returns the written paths."""
-    frame = read_table(table)
+def render(name: str, tables, out: str | Path) -> list[Path]:
+    """Draw figure ``name`` from one table or a sequence of tables (rows combined); writes PNG, PDF and
+    (where the figure has one) its report section as ``<out>.md`` beside them. Returns the written paths."""
+    tables = [tables] if isinstance(tables, str | Path) else list(tables)
+    frame = pd.concat([read_table(t) for t in tables], ignore_index=True)
     with plt.rc_context(RC):
         paths = save(FIGURES[name](frame), out)
     if name in REPORTS:
         section = Path(out).with_suffix(".md")
-        body = f"## {Path(out).stem}\n\n![{name}]({Path(out).with_suffix('.png').name})\n\nTable: `{table}`\n\n"
+        sources = ", ".join(f"`{t}`" for t in tables)
+        body = f"## {Path(out).stem}\n\n![{name}]({Path(out).with_suffix('.png').name})\n\nTable: {sources}\n\n"
         section.write_text(body + REPORTS[name](frame) + "\n")
         paths.append(section)
     return paths

@@ -180,23 +180,50 @@ def r1_report(table: pd.DataFrame) -> str:
 # ------------------------------------------------------------------------------------------------ R2
 def _gradient_average(table: pd.DataFrame) -> pd.DataFrame:
     """Per run: |dL/dh0| averaged over training (arithmetic) and its log-space (geometric) mean."""
-    keys = ["run_id", "floss", "delay", "seed"]
+    keys = ["run_id", "condition", "delay", "seed"]
     g = table.groupby(keys)["grad_h0_norm"]
     return pd.DataFrame({"mean": g.mean(), "geomean": g.apply(lambda x: float(np.exp(np.log(x).mean())))}).reset_index()
 
 
-def _condition_style(floss: str):
-    return (TAB10_BLUE, "no flossing") if floss == "none" else (TAB10_ORANGE, f"{floss} flossing")
+SCHEDULE_KEYS = ("nle", "floss_lr", "floss_pre", "floss_every", "floss_steps", "floss_phases", "floss_tol")
+CONDITION_COLOURS = (TAB10_ORANGE, "#2ca02c", "#d62728", "#9467bd")
+
+
+def with_conditions(table: pd.DataFrame) -> pd.DataFrame:
+    """Add ``condition``: "none", or the flossing schedule plus the schedule settings that vary between the
+    flossed runs of the table (e.g. "adaptive, nle=16")."""
+    flossed = table[table["floss"] != "none"]
+    varying = [k for k in SCHEDULE_KEYS if k in flossed and flossed[k].nunique() > 1]
+
+    def label(row) -> str:
+        if row["floss"] == "none":
+            return "none"
+        return ", ".join([row["floss"]] + [f"{k}={row[k]:g}" for k in varying])
+
+    return table.assign(condition=table.apply(label, axis=1))
+
+
+def _condition_style(condition: str, others: list[str]):
+    if condition == "none":
+        return TAB10_BLUE, "no flossing"
+    return CONDITION_COLOURS[others.index(condition) % len(CONDITION_COLOURS)], f"{condition} flossing"
+
+
+def _conditions_order(table: pd.DataFrame) -> list[str]:
+    return sorted(table["condition"].unique(), key=lambda c: (c != "none", c))
 
 
 def r2_figure(table: pd.DataFrame):
+    table = with_conditions(table)
+    order = [c for c in _conditions_order(table) if c != "none"]
     fig, axes = new_figure(6.0, 4.2, ncols=2, nrows=2)
     acc, final, grad, grad_d = axes
     delay = R2_DELAY if R2_DELAY in set(table["delay"]) else table["delay"].max()
     at_d = table[table["delay"] == delay]
     binary = _is_binary(table)
-    for floss, group in at_d.groupby("floss"):
-        colour, label = _condition_style(floss)
+    for condition, group in at_d.groupby("condition"):
+        colour, label = _condition_style(condition, order)
+        floss = group["floss"].iloc[0]
         _thin_and_mean(acc, group.pivot_table(index="epoch", columns="seed", values="accuracy") * 100, colour, label,
                        "median")
         _thin_and_mean(grad, group.pivot_table(index="epoch", columns="seed", values="grad_h0_norm"), colour, label,
@@ -209,12 +236,12 @@ def r2_figure(table: pd.DataFrame):
     acc.legend(frameon=False, fontsize=6)
     grad.set(xlabel="training epoch", ylabel=r"$|\partial L/\partial h_0|$", yscale="log", title=f"d = {delay}")
 
-    per_run = final_accuracy(table.assign(delay=table["delay"]), ).merge(
-        table[["run_id", "floss"]].drop_duplicates(), on="run_id")
+    per_run = final_accuracy(table).merge(table[["run_id", "condition"]].drop_duplicates(), on="run_id")
     grads = _gradient_average(table)
-    for floss in sorted(per_run["floss"].unique(), key=lambda f: f != "none"):
-        colour, label = _condition_style(floss)
-        runs = per_run[per_run["floss"] == floss]
+    for condition in _conditions_order(table):
+        colour, label = _condition_style(condition, order)
+        floss = "none" if condition == "none" else "adaptive"
+        runs = per_run[per_run["condition"] == condition]
         final.scatter(runs["delay"], runs["accuracy"], s=6, color=colour, alpha=0.4, lw=0)
         means = runs.groupby("delay")["accuracy"].mean()
         final.plot(means.index, means.to_numpy(), "o-", color=colour, ms=3, lw=1.5, label=label)
@@ -222,7 +249,7 @@ def r2_figure(table: pd.DataFrame):
         if binary:
             paper = pd.Series(PAPER_R2B[paper_key])
             final.plot(paper.index, paper.to_numpy(), "s--", color=colour, mfc="white", ms=3, lw=0.8)
-        g = grads[grads["floss"] == floss]
+        g = grads[grads["condition"] == condition]
         grad_d.scatter(g["delay"], g["mean"], s=6, color=colour, alpha=0.4, lw=0)
         geo = g.groupby("delay")["geomean"].apply(lambda x: float(np.exp(np.log(x).mean())))
         grad_d.plot(geo.index, geo.to_numpy(), "o-", color=colour, ms=3, lw=1.5, label=label)
@@ -241,13 +268,14 @@ def r2_figure(table: pd.DataFrame):
 
 
 def r2_report(table: pd.DataFrame) -> str:
-    per_run = final_accuracy(table).merge(table[["run_id", "floss"]].drop_duplicates(), on="run_id")
-    stats = per_run.groupby(["floss", "delay"])["accuracy"].agg(["mean", "count"])
-    success = per_run.assign(ok=per_run["accuracy"] >= SUCCESS).groupby(["floss", "delay"])["ok"].mean()
-    grads = _gradient_average(table).groupby(["floss", "delay"])["geomean"].apply(
+    table = with_conditions(table)
+    per_run = final_accuracy(table).merge(table[["run_id", "condition"]].drop_duplicates(), on="run_id")
+    stats = per_run.groupby(["condition", "delay"])["accuracy"].agg(["mean", "count"])
+    success = per_run.assign(ok=per_run["accuracy"] >= SUCCESS).groupby(["condition", "delay"])["ok"].mean()
+    grads = _gradient_average(table).groupby(["condition", "delay"])["geomean"].apply(
         lambda x: float(np.exp(np.log(x).mean())))
     binary = _is_binary(table)
-    conditions = sorted(per_run["floss"].unique(), key=lambda f: f != "none")
+    conditions = _conditions_order(table)
     header = "| d | " + " | ".join(
         f"{c}: paper (%) | {c}: ours (%) | {c}: success | {c}: geo-mean abs(dL/dh0)" for c in conditions) + " |"
     lines = ["Mean final accuracy (last 100 epochs, D10), success = final accuracy ≥ 90 % (D11), and the "
@@ -264,13 +292,15 @@ def r2_report(table: pd.DataFrame) -> str:
         lines.append(f"| {delay} | " + " | ".join(cells) + " |")
     flossed = [c for c in conditions if c != "none"]
     claims = []
-    if "none" in conditions and flossed and R2_DELAY in set(per_run["delay"]):
-        c = flossed[0]
+    for c in flossed:
+        if "none" not in conditions or (c, R2_DELAY) not in stats.index or ("none", R2_DELAY) not in stats.index:
+            continue
+        prefix = f"{c} flossing" if len(flossed) > 1 else "flossing"
         gain = stats.loc[(c, R2_DELAY), "mean"] - stats.loc[("none", R2_DELAY), "mean"]
-        claims.append((f"flossing lifts the final accuracy at d = {R2_DELAY} far above no flossing (by ≥ 20 points; "
+        claims.append((f"{prefix} lifts the final accuracy at d = {R2_DELAY} far above no flossing (by ≥ 20 points; "
                        f"ours: {gain:+.1f})", gain >= 20))
         ratio = grads[(c, R2_DELAY)] / grads[("none", R2_DELAY)]
-        claims.append((f"flossing keeps |dL/dh0| at d = {R2_DELAY} orders of magnitude larger (≥ 100×; ours: "
+        claims.append((f"{prefix} keeps |dL/dh0| at d = {R2_DELAY} orders of magnitude larger (≥ 100×; ours: "
                        f"{ratio:.3g}×)", ratio >= 100))
     if "none" in conditions:
         shortest = per_run["delay"].min()
