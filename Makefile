@@ -7,7 +7,7 @@ PROFILE ?= quick
 RESULTS := results/$(PROFILE)
 FIGDIR := $(if $(filter quick,$(PROFILE)),figures,figures/$(PROFILE))
 
-FLOSSING_FIGURES := r1-reconcile r1 r2 lif-r1 lif-r2 gf-tanh
+FLOSSING_FIGURES := r1-reconcile r1 r2 r2-schedules lif-r1 lif-r2 gf-tanh
 
 .PHONY: setup test lint all train-baseline $(FLOSSING_FIGURES) bench clean
 
@@ -43,6 +43,15 @@ r1: setup
 r2: setup
 	$(SG) train --config configs/r2_flossing.yaml --profile $(PROFILE) --out $(RESULTS)/r2_flossing.parquet
 	$(SG) plot r2 $(RESULTS)/r2_flossing.parquet --out $(FIGDIR)/r2_flossing.png
+
+# R2 at d = 18 with two other flossing schedules (a higher flossing rate; k = 16), next to the reference one.
+r2-schedules: r2
+	$(SG) train --config configs/r2_flossing.yaml --profile $(PROFILE) --set floss=adaptive --set delay=18 \
+		--set floss_lr=0.01 --out $(RESULTS)/r2_schedule_lr.parquet
+	$(SG) train --config configs/r2_flossing.yaml --profile $(PROFILE) --set floss=adaptive --set delay=18 \
+		--set nle=16 --out $(RESULTS)/r2_schedule_k16.parquet
+	$(SG) plot r2 $(RESULTS)/r2_flossing.parquet $(RESULTS)/r2_schedule_lr.parquet $(RESULTS)/r2_schedule_k16.parquet \
+		--out $(FIGDIR)/r2_schedules.png
 
 lif-r1: setup
 	$(SG) floss --config configs/lif_r1_flossing.yaml --profile $(PROFILE) --out $(RESULTS)/lif_r1_flossing.parquet
