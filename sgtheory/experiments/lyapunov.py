@@ -145,9 +145,8 @@ class Flosser:
         for p in self.adam.params:
             p.grad = None
         exponents = self.estimate().exponents
-        per_run = ((exponents - self.cfg.floss_target) ** 2).mean(dim=-1)  # = flossing_loss per realization
         flossing_loss(exponents, self.cfg.nle, self.cfg.floss_target).backward()
-        finite = torch.isfinite(per_run.detach())
+        finite = torch.isfinite(exponents.detach()).all(dim=-1)
         for p in self.adam.params:
             finite &= torch.isfinite(p.grad.flatten(1)).all(dim=1)
         self.adam.step(active & finite)
