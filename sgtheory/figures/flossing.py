@@ -71,6 +71,11 @@ def _floss_curves(table: pd.DataFrame) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------------ R1
+def _panel_b_slope(table: pd.DataFrame) -> float:
+    """The slope whose spectra panel B shows: 0.5 (decision D2) when present, else the smallest."""
+    return R1B_SLOPE if R1B_SLOPE in set(table["slope"]) else table["slope"].min()
+
+
 def r1_figure(table: pd.DataFrame):
     fig, (a, b) = new_figure(6.8, 2.4, ncols=2)
     binary = _is_binary(table)
@@ -86,7 +91,7 @@ def r1_figure(table: pd.DataFrame):
     a.set(xlabel="flossing epoch", ylabel=r"surrogate $\lambda_1$ (1/step)")
     a.legend(frameon=False, fontsize=6)
 
-    slope_b = R1B_SLOPE if R1B_SLOPE in set(table["slope"]) else table["slope"].min()
+    slope_b = _panel_b_slope(table)
     spectra = table[(table["slope"] == slope_b) & (table["phase"].isin(["before", "after"]))]
     before = spectra[spectra["phase"] == "before"]
     for _, group in before.groupby("nle"):
@@ -118,7 +123,7 @@ def r1_figure(table: pd.DataFrame):
 def _r1_means(table: pd.DataFrame):
     curves = _floss_curves(table)
     lam1 = curves.groupby(["slope", "epoch"])["value"].mean()
-    slope_b = R1B_SLOPE if R1B_SLOPE in set(table["slope"]) else table["slope"].min()
+    slope_b = _panel_b_slope(table)
     spectra = table[(table["slope"] == slope_b) & table["phase"].isin(["before", "after"])]
     after = spectra[spectra["phase"] == "after"].groupby(["nle", "index"])["value"].mean()
     before = spectra[spectra["phase"] == "before"].groupby("index")["value"].mean()
