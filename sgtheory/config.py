@@ -62,7 +62,30 @@ def gf_transient(steps: int) -> int:
 
 
 @dataclasses.dataclass(frozen=True)
-class NetworkConfig:
+class RunConfig:
+    """What every run config has: a seed, its fields as a dict and the two hashes of the result rows."""
+
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.seed < 0:
+            raise ConfigError(f"seed={self.seed} must be >= 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def condition_hash(self) -> str:
+        """Hash of everything but the seed: runs that differ only by seed share it."""
+        d = self.to_dict()
+        d.pop("seed")
+        return stable_hash(d)
+
+    def run_id(self) -> str:
+        return stable_hash(self.to_dict())
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkConfig(RunConfig):
     """A tanh, binary or LIF recurrent network and its initialisation (flossing spec §2, §2.4)."""
 
     model: str = "binary"  # tanh | binary | lif
@@ -88,10 +111,12 @@ class NetworkConfig:
     threshold: float = 1.0  # LIF firing threshold
     diff_reset: bool = False  # LIF: back-propagate through the reset (default: reset detached)
     dtype: str = "float32"
-    seed: int = 0
+
+    MODELS = MODELS  # class attribute, not a field: the allowed models (a subclass may add its own)
 
     def __post_init__(self) -> None:
-        _choice("model", self.model, MODELS)
+        super().__post_init__()
+        _choice("model", self.model, self.MODELS)
         _choice("init", self.init, INITS)
         _choice("dtype", self.dtype, DTYPES)
         _choice("surrogate", self.surrogate, tuple(SHAPES))
@@ -108,8 +133,6 @@ class NetworkConfig:
             _positive(name, getattr(self, name))
         for name in ("input_scale", "readout_scale", "bias_scale", "gain"):
             _positive(name, getattr(self, name), strict=False)
-        if self.seed < 0:
-            raise ConfigError(f"seed={self.seed} must be >= 0")
 
     @property
     def state_dim(self) -> int:
@@ -119,18 +142,6 @@ class NetworkConfig:
     def spike_surrogate(self) -> Surrogate:
         """The surrogate of the binary/LIF spike function."""
         return make_surrogate(self.surrogate, self.slope, parse_scale(self.scale))
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def condition_hash(self) -> str:
-        """Hash of everything but the seed: runs that differ only by seed share it."""
-        d = self.to_dict()
-        d.pop("seed")
-        return stable_hash(d)
-
-    def run_id(self) -> str:
-        return stable_hash(self.to_dict())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -259,7 +270,143 @@ class LyapConfig(NetworkConfig):
         return gf_transient(self.steps) if self.transient == -1 else self.transient
 
 
-EXPERIMENTS: dict[str, type] = {"train": TrainConfig, "floss": FlossConfig, "lyap": LyapConfig}
+SIGMOID_PANELS = ("scan", "landscape")
+LOOP_DIRECTIONS = ("published", "scipy", "random")
+
+
+def _parameter_names(name: str, value: str, count: int) -> tuple[str, ...]:
+    """``"v1,v2"`` -> ("v1", "v2"): ``count`` distinct names of the sigmoid network's parameters."""
+    from sgtheory.models.sigmoid_net import PARAMETERS
+
+    names = tuple(part.strip() for part in value.split(","))
+    if len(names) != count or len(set(names)) != count or not set(names) <= set(PARAMETERS):
+        raise ConfigError(f"{name}={value!r} must name {count} different parameters of {', '.join(PARAMETERS)}")
+    return names
+
+
+@dataclasses.dataclass(frozen=True)
+class SigmoidNetConfig(RunConfig):
+    """The five-parameter sigmoid network x → g → (h1, h2) → y at a base point (sgtheory spec §3.1)."""
+
+    beta: float = 100.0  # forward steepness β of every unit σ_β(z) = 1/(1 + exp(-βz)) (1/unit of z)
+    surrogate: str = "sigmoid"  # shape of the surrogate derivative ψ of every unit
+    slope: float = 15.0  # surrogate slope β_SG (inverse width, 1/unit of z)
+    scale: str | None = None  # surrogate scale: normalized | asymptotic | a peak value; default: the shape's own
+    x: float = 1.0  # network input
+    w: float = 1.0  # base point θ = (w, v1, v2, u1, u2)
+    v1: float = 0.05
+    v2: float = 0.1
+    u1: float = 1.0
+    u2: float = -1.0
+    dtype: str = "float64"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _choice("surrogate", self.surrogate, tuple(SHAPES))
+        _choice("dtype", self.dtype, DTYPES)
+        _positive("beta", self.beta)
+        try:
+            resolved = self.spike_surrogate().resolved_scale
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+        object.__setattr__(self, "scale", str(resolved))
+
+    def spike_surrogate(self) -> Surrogate:
+        return make_surrogate(self.surrogate, self.slope, parse_scale(self.scale))
+
+    @property
+    def base_point(self) -> tuple[float, ...]:
+        return (self.w, self.v1, self.v2, self.u1, self.u2)
+
+
+@dataclasses.dataclass(frozen=True)
+class SigmoidBiasConfig(SigmoidNetConfig):
+    """SG bias in the sigmoid network (spec §3.2): a 1-D scan of one parameter or a 2-D landscape."""
+
+    panel: str = "scan"  # scan: output and derivatives along one parameter; landscape: integrated SG on a plane
+    scan: str = "w"  # the scanned parameter
+    scan_min: float = -0.2
+    scan_max: float = 0.2
+    scan_points: int = 10001
+    plane: str = "v1,v2"  # the two parameters spanning the landscape
+    grid_min: float = -2.0  # both plane parameters run from grid_min to grid_max
+    grid_max: float = 2.0
+    grid_points: int = 301  # points per plane axis (the paper: 1021 x 1031)
+    arrow_1: float = 1.7  # point of the landscape where the descent arrow -SG is drawn
+    arrow_2: float = -1.3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _choice("panel", self.panel, SIGMOID_PANELS)
+        _parameter_names("scan", self.scan, 1)
+        _parameter_names("plane", self.plane, 2)
+        for lo, hi, n in (("scan_min", "scan_max", "scan_points"), ("grid_min", "grid_max", "grid_points")):
+            if not getattr(self, lo) < getattr(self, hi):
+                raise ConfigError(f"{lo}={getattr(self, lo)} must be smaller than {hi}={getattr(self, hi)}")
+            if getattr(self, n) < 3:
+                raise ConfigError(f"{n}={getattr(self, n)} must be >= 3")
+
+    @property
+    def plane_parameters(self) -> tuple[str, str]:
+        return _parameter_names("plane", self.plane, 2)
+
+
+@dataclasses.dataclass(frozen=True)
+class ConservativeConfig(NetworkConfig):
+    """Closed-loop line integral of the SG field in a plane of parameter space (spec §3.3).
+
+    ``model=sigmoid`` is the five-parameter network (fields beta, x, w..u2, directions); tanh, binary and
+    lif are the recurrent networks of the toolkit with the task loss of one fixed batch (task, delay,
+    batch, T), looped in a random plane of all their parameters.
+    """
+
+    model: str = "sigmoid"  # sigmoid (five-parameter network) | tanh | binary | lif
+    surrogate: str = "sigmoid"
+    slope: float = 5.0
+    dtype: str = "float64"
+    beta: float = 1.0e4  # sigmoid: forward steepness (1e4: a binary network)
+    x: float = 1.0  # sigmoid: network input
+    w: float = 0.0  # sigmoid: loop centre θ0 = (w, v1, v2, u1, u2)
+    v1: float = 0.0
+    v2: float = 0.0
+    u1: float = 0.0
+    u2: float = 0.0
+    directions: str = "published"  # sigmoid plane: published (the paper's figure) | scipy (its later notebook) | random
+    radius: float = 1.8  # loop radius in the plane (parameter units)
+    points: int = 1500  # points on the loop
+    landscape_points: int = 200  # sigmoid: output landscape on a grid this wide per axis (0: none)
+    task: str = "xor"  # RNN models: the loss is the task loss of one fixed batch
+    delay: int = 4
+    batch: int = 16
+    T: int = 50
+
+    MODELS = ("sigmoid", *MODELS)  # class attribute, not a field: the models NetworkConfig accepts
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _choice("directions", self.directions, LOOP_DIRECTIONS)
+        _choice("task", self.task, TASKS)
+        _positive("beta", self.beta)
+        _positive("radius", self.radius)
+        if self.points < 8:
+            raise ConfigError(f"points={self.points} must be >= 8")
+        if self.landscape_points < 0 or self.landscape_points == 1:
+            raise ConfigError(f"landscape_points={self.landscape_points} must be 0 (none) or >= 2")
+        for name in ("batch", "T", "delay"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
+        if self.delay >= self.T:
+            raise ConfigError(f"delay={self.delay} must be smaller than the sequence length T={self.T}")
+        if self.task == "xor" and self.delay % 2:
+            raise ConfigError(f"delay={self.delay} is odd; the XOR task needs an even d")
+
+    @property
+    def base_point(self) -> tuple[float, ...]:
+        return (self.w, self.v1, self.v2, self.u1, self.u2)
+
+
+EXPERIMENTS: dict[str, type] = {"train": TrainConfig, "floss": FlossConfig, "lyap": LyapConfig,
+               "sigmoid-bias": SigmoidBiasConfig, "conservative-check": ConservativeConfig}
 RESERVED_KEYS = ("seeds", "profiles", "experiment")
 
 
