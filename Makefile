@@ -8,8 +8,9 @@ RESULTS := results/$(PROFILE)
 FIGDIR := $(if $(filter quick,$(PROFILE)),figures,figures/$(PROFILE))
 
 FLOSSING_FIGURES := r1-reconcile r1 r2 r2-schedules lif-r1 lif-r2 gf-tanh
+SG_THEORY_FIGURES := sigmoid-bias not-gradients
 
-.PHONY: setup test lint all train-baseline $(FLOSSING_FIGURES) bench clean
+.PHONY: setup test lint all train-baseline $(FLOSSING_FIGURES) $(SG_THEORY_FIGURES) bench clean
 
 setup: $(VENV)/.installed
 
@@ -24,7 +25,7 @@ lint: setup
 test: setup lint
 	$(BIN)/python -m pytest
 
-all: train-baseline $(FLOSSING_FIGURES)
+all: train-baseline $(FLOSSING_FIGURES) $(SG_THEORY_FIGURES)
 	$(SG) report $(FIGDIR)
 
 # Each figure: run the experiment (resumes finished runs), then draw it.
@@ -64,6 +65,22 @@ lif-r2: setup
 gf-tanh: setup
 	$(SG) floss --config configs/gf_tanh.yaml --profile $(PROFILE) --out $(RESULTS)/gf_tanh.parquet
 	$(SG) plot tanh-flossing $(RESULTS)/gf_tanh.parquet --out $(FIGDIR)/gf_tanh.png
+
+# Gygax & Zenke: SG bias in the sigmoid network (scan along w and the (v1, v2) landscapes).
+sigmoid-bias: setup
+	$(SG) sigmoid-bias --config configs/sigmoid_bias_scan.yaml --profile $(PROFILE) --out $(RESULTS)/sigmoid_bias_scan.parquet
+	$(SG) sigmoid-bias --config configs/sigmoid_bias_landscape.yaml --profile $(PROFILE) \
+		--out $(RESULTS)/sigmoid_bias_landscape.parquet
+	$(SG) plot sigmoid-bias $(RESULTS)/sigmoid_bias_scan.parquet $(RESULTS)/sigmoid_bias_landscape.parquet \
+		--out $(FIGDIR)/sigmoid_bias.png
+
+# Gygax & Zenke: SGs are not gradients (closed loops; the sigmoid network and the toolkit's recurrent networks).
+not-gradients: setup
+	$(SG) conservative-check --config configs/not_gradients.yaml --profile $(PROFILE) --out $(RESULTS)/not_gradients.parquet
+	$(SG) conservative-check --config configs/not_gradients_rnn.yaml --profile $(PROFILE) \
+		--out $(RESULTS)/not_gradients_rnn.parquet
+	$(SG) plot not-gradients $(RESULTS)/not_gradients.parquet $(RESULTS)/not_gradients_rnn.parquet \
+		--out $(FIGDIR)/not_gradients.png
 
 bench: setup
 	$(BIN)/python benchmarks/bench_train.py --epochs 20 --out benchmarks/out/bench_train.json

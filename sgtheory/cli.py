@@ -19,6 +19,8 @@ from tqdm import tqdm
 from sgtheory import __version__
 from sgtheory.config import (
     ConfigError,
+    ConservativeConfig,
+    SigmoidBiasConfig,
     FlossConfig,
     LyapConfig,
     TrainConfig,
@@ -69,7 +71,8 @@ def gather(experiment: str, config_file, profile, options: dict, sets) -> list:
     return expand(experiment, overrides)
 
 
-PROGRESS_UNITS = {"train": ("epochs", "epoch"), "floss": ("epochs", "flossing epoch"), "lyap": (None, "spectrum")}
+PROGRESS_UNITS = {"train": ("epochs", "epoch"), "floss": ("epochs", "flossing epoch"), "lyap": (None, "spectrum"),
+                  "sigmoid-bias": (None, "panel"), "conservative-check": ("points", "loop point")}
 
 
 def tqdm_progress(experiment: str):
@@ -80,9 +83,10 @@ def tqdm_progress(experiment: str):
         cfg = group[0]
         total = getattr(cfg, length_key) if length_key else 1
         interactive = sys.stderr.isatty()
-        what = f"d={cfg.delay} " if experiment == "train" else ""
+        what = f"{cfg.model} " if hasattr(cfg, "model") else ""
+        what += f"d={cfg.delay} " if experiment == "train" else ""
         bar = tqdm(total=total, unit=unit, leave=True, dynamic_ncols=True, mininterval=0.1 if interactive else 30,
-                   desc=f"[{index + 1}/{n_groups}] {experiment} {cfg.model} {what}x{len(group)} seeds")
+                   desc=f"[{index + 1}/{n_groups}] {experiment} {what}x{len(group)} seeds")
 
         def update(step, metrics):
             bar.update(step - bar.n)
@@ -185,6 +189,41 @@ def floss():
     (--spectrum-nle exponents over --spectrum-T steps, the same input for both).
 
     Example: sgtheory floss --slope 0.5 --nle 1 --epochs 150 --seeds 0-8
+    """
+
+
+@experiment_command("sigmoid-bias", SigmoidBiasConfig, "results/sigmoid_bias.parquet")
+def sigmoid_bias():
+    """Surrogate gradients vs true gradients in the five-parameter sigmoid network (Gygax & Zenke).
+
+    The network x → g → (h1, h2) → y has sigmoid units of forward steepness --beta; the SG replaces
+    each unit's derivative by the --surrogate shape at --slope (β_SG). --panel scan varies one
+    parameter (--scan) and writes quantity = output, smoothed_output (the network with β = β_SG),
+    integrated_sg (y at the first point + ∫ SG), true_gradient, smoothed_gradient and sg, with the
+    summary columns argmin_output, argmin_smoothed_output, argmin_integrated_sg and sign_disagreement
+    (fraction of points where SG and true gradient differ in sign). --panel landscape writes the output
+    and the integrated-SG landscape over --plane in both integration orders (integrated_sg_1: along the
+    first parameter first), with the SG at (--arrow-1, --arrow-2) and path_dependence (max difference of
+    the two orders over the landscape's range).
+
+    Example: sgtheory sigmoid-bias --beta 100 --set slope=[15,30]
+    """
+
+
+@experiment_command("conservative-check", ConservativeConfig, "results/conservative_check.parquet")
+def conservative_check():
+    """Line integral of the SG field around a closed loop in a plane of parameter space.
+
+    A gradient field integrates to zero around every loop; a non-zero integral shows that the SGs are
+    not the gradient of any loss. --model sigmoid loops the five-parameter network (forward steepness
+    --beta) in the plane of --directions around (--w ... --u2), next to the exact gradient of the
+    smoothed network (β = --slope); --model tanh, binary or lif loops the task loss of one fixed batch of
+    that recurrent network in a random plane of its weights (seeded; tanh has exact gradients).
+    Writes quantity = output, integrated_sg (running integral, per loop step and angle), for sigmoid
+    also smoothed_output, integrated_exact and the landscapes, and per run loop_integral, loop_sum
+    (without ds, as the paper), exact_loop_integral and relative_loop_integral (loop integral / ∮|t·SG|ds).
+
+    Example: sgtheory conservative-check --model lif --surrogate fast_sigmoid --slope 1 --seeds 0-4
     """
 
 

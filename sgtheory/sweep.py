@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sgtheory.experiments import lyapunov, train
+from sgtheory.experiments import conservative, lyapunov, sigmoid, train
 from sgtheory.results import ShardStore, tidy
 
 # experiment name -> function(configs, progress) -> RunResults
-RUNNERS = {"train": train.train, "lyap": lyapunov.lyap, "floss": lyapunov.floss}
+RUNNERS = {"train": train.train, "lyap": lyapunov.lyap, "floss": lyapunov.floss,
+           "sigmoid-bias": sigmoid.sigmoid_bias, "conservative-check": conservative.conservative_check}
 
 
 @dataclass

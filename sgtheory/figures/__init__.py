@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from sgtheory.figures import flossing
+from sgtheory.figures import flossing, sigmoid
 from sgtheory.figures.style import RC, save
 from sgtheory.figures.training import training_curves, training_report
 from sgtheory.results import read_table
@@ -18,6 +18,8 @@ FIGURES = {
     "r2": flossing.r2_figure,
     "reconcile": flossing.reconcile_figure,
     "tanh-flossing": flossing.tanh_flossing_figure,
+    "sigmoid-bias": sigmoid.sigmoid_bias_figure,
+    "not-gradients": sigmoid.not_gradients_figure,
 }
 REPORTS = {  # figure -> markdown section (paper vs ours, claims)
     "training-curves": training_report,
@@ -25,6 +27,8 @@ REPORTS = {  # figure -> markdown section (paper vs ours, claims)
     "r2": flossing.r2_report,
     "reconcile": flossing.reconcile_report,
     "tanh-flossing": flossing.tanh_flossing_report,
+    "sigmoid-bias": sigmoid.sigmoid_bias_report,
+    "not-gradients": sigmoid.not_gradients_report,
 }
 
 

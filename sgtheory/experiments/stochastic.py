@@ -1,0 +1,259 @@
+"""Surrogate gradients of stochastic (escape-noise) neurons (Gygax & Zenke 2025; sgtheory spec §1.2-1.4).
+
+Single neuron (panel ``neuron``): u = w·x, S ~ Bernoulli(f(u - θ)) with escape function f of steepness β::
+
+    E[S] = f(u - θ),    dE[S]/dw = f′(u - θ)·x.
+
+The SG of one sample (``escape_spike``: forward the Bernoulli draw, backward ψ = f′) is f′(u - θ)·x whatever
+the draw, so it *equals* dE[S]/dw sample by sample. Here dE[S]/dw is autograd through f itself (not through
+the library's f′), and ``single_neuron_max_error`` = max |SG - dE[S]/dw| over every sample drawn. Beside it:
+a raster (trials × membrane potentials), the deterministic neuron S = H(u - θ) and its SG ψ(u - θ) = f′.
+
+Network (panel ``network``): x → g → (h1, h2) → y with Bernoulli units of escape function f (threshold 0)::
+
+    g ~ B(f(w x)),  h1 ~ B(f(v1 g)),  h2 ~ B(f(v2 g)),  y = E[y | h] = f(u1 h1 + u2 h2)
+    E[y] = Σ_{g,h1,h2 ∈ {0,1}} P(g) P(h1|g) P(h2|g) f(u1 h1 + u2 h2).
+
+``exact_gradient`` = ∂E[y]/∂θ by autograd through this sum. The SG of one sample is the chain rule on the
+sampled forward pass with every unit's derivative replaced by f′ at its input; ``mean_sg`` averages it
+over ``samples`` draws (± ``mean_sg_sem``) and ``expected_sg`` = Σ_states P(state)·SG(state) is its exact
+expectation. For the output weights u1, u2 the two agree exactly (one stochastic layer: the single-neuron
+case); through the hidden units they do not: E[y] sees the finite jump of f(u1 h1 + u2 h2) when a unit
+flips, the SG only its local slope. Panel ``base`` lists both at the base point for all five parameters.
+Everything is float64; only the raster and the Monte-Carlo samples depend on the seed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+
+import torch
+from torch import Tensor
+
+from sgtheory.config import StochasticNeuronConfig
+from sgtheory.experiments.train import RunResult
+from sgtheory.functional.surrogate import escape_derivative, escape_probability, escape_spike, spike
+from sgtheory.models.sigmoid_net import PARAMETERS
+from sgtheory.seeding import stream
+
+DTYPE = torch.float64
+STATES = torch.tensor(list(itertools.product((0.0, 1.0), repeat=3)), dtype=DTYPE)  # (8, 3): g, h1, h2
+
+
+@dataclasses.dataclass(frozen=True)
+class EscapeSurrogate:
+    """The surrogate ψ = f′ of escape function ``escape`` at steepness ``slope`` (for ``spike``)."""
+
+    escape: str
+    slope: float
+
+    def derivative(self, x: Tensor) -> Tensor:
+        return escape_derivative(x, self.escape, self.slope)
+
+
+# ------------------------------------------------------------------------------------------ single neuron
+def neuron_curves(cfg: StochasticNeuronConfig) -> dict[str, Tensor]:
+    """Deterministic curves on the u - θ axis: E[S] = f, dE[S]/du, dE[S]/dw (autograd through f), S = H and
+    the deterministic neuron's SG dS/du = ψ = f′."""
+    z = torch.linspace(cfg.u_min, cfg.u_max, cfg.u_points, dtype=DTYPE)
+    w = ((z + cfg.threshold) / cfg.neuron_input).requires_grad_(True)
+    expected = escape_probability(w * cfg.neuron_input - cfg.threshold, cfg.escape, cfg.slope)
+    (d_dw,) = torch.autograd.grad(expected.sum(), w)
+    u = (z + cfg.threshold).requires_grad_(True)
+    det = spike(u - cfg.threshold, EscapeSurrogate(cfg.escape, cfg.slope))
+    (det_sg,) = torch.autograd.grad(det.sum(), u)
+    return {"position": z, "expected_spike": expected.detach(), "expected_spike_derivative": d_dw / cfg.neuron_input,
+            "expected_spike_gradient": d_dw, "deterministic_output": det.detach(), "deterministic_sg": det_sg}
+
+
+def neuron_sg_samples(cfg: StochasticNeuronConfig, generator: torch.Generator) -> Tensor:
+    """SG dS/dw of ``trials`` independent samples at every curve point (trials, u_points), via escape_spike."""
+    z = torch.linspace(cfg.u_min, cfg.u_max, cfg.u_points, dtype=DTYPE)
+    w = ((z + cfg.threshold) / cfg.neuron_input).expand(cfg.trials, -1).clone().requires_grad_(True)
+    s = escape_spike(w * cfg.neuron_input - cfg.threshold, cfg.escape, cfg.slope, generator)
+    (sg,) = torch.autograd.grad(s.sum(), w)
+    return sg
+
+
+def raster(cfg: StochasticNeuronConfig, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Raster positions u - θ (raster_points,) and spikes (trials, raster_points) of the stochastic neuron."""
+    z = torch.linspace(cfg.u_min, cfg.u_max, cfg.raster_points, dtype=DTYPE)
+    spikes = escape_spike(z.expand(cfg.trials, -1), cfg.escape, cfg.slope, generator)
+    return z, spikes
+
+
+def neuron_rows(cfg: StochasticNeuronConfig) -> tuple[list[dict], float]:
+    """Rows of the single-neuron panel and the largest |SG - dE[S]/dw| over all samples."""
+    curves = neuron_curves(cfg)
+    sg = neuron_sg_samples(cfg, stream(cfg.seed, "neuron-sg"))
+    max_error = float((sg - curves["expected_spike_gradient"]).abs().max())
+    curves["stochastic_sg"] = sg[0]  # one sample's SG (every sample has the same)
+    position = curves.pop("position").tolist()
+    rows = []
+    for name, curve in curves.items():
+        rows += [{"panel": "neuron", "quantity": name, "position": p, "value": v}
+                 for p, v in zip(position, curve.tolist(), strict=True)]
+    z, spikes = raster(cfg, stream(cfg.seed, "raster"))
+    z = z.tolist()
+    for trial, row in enumerate(spikes.tolist()):
+        rows += [{"panel": "neuron", "quantity": "spike", "trial": trial, "position": p, "value": v}
+                 for p, v in zip(z, row, strict=True)]
+    std = spikes.std(dim=0) if cfg.trials > 1 else torch.full_like(spikes[0], math.nan)
+    for name, curve in (("empirical_mean", spikes.mean(dim=0)), ("empirical_std", std),
+                        ("deterministic_spike", (torch.tensor(z, dtype=DTYPE) > 0).to(DTYPE))):
+        rows += [{"panel": "neuron", "quantity": name, "position": p, "value": v}
+                 for p, v in zip(z, curve.tolist(), strict=True)]
+    return rows, max_error
+
+
+# ------------------------------------------------------------------------------------------------ network
+def _unit_inputs(theta: Tensor, x: float, g: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    w, v1, v2, _, _ = theta.unbind(-1)
+    return w * x, v1 * g, v2 * g
+
+
+def expected_output(theta: Tensor, x: float, escape: str, slope: float) -> Tensor:
+    """E[y] (...,) = Σ over the 8 states of P(g) P(h1|g) P(h2|g) f(u1 h1 + u2 h2); differentiable in θ."""
+    f = lambda z: escape_probability(z, escape, slope)  # noqa: E731
+    theta = theta.unsqueeze(0)  # (1, ..., 5) against the states (8, 1, ...)
+    g, h1, h2 = (s.view(-1, *([1] * (theta.dim() - 2))) for s in STATES.unbind(-1))
+    zg, z1, z2 = _unit_inputs(theta, x, g)
+    bern = lambda p, s: s * p + (1.0 - s) * (1.0 - p)  # noqa: E731
+    prob = bern(f(zg), g) * bern(f(z1), h1) * bern(f(z2), h2)
+    _, _, _, u1, u2 = theta.unbind(-1)
+    return (prob * f(u1 * h1 + u2 * h2)).sum(0)
+
+
+def exact_gradient(theta: Tensor, x: float, escape: str, slope: float) -> tuple[Tensor, Tensor]:
+    """E[y] (...,) and ∂E[y]/∂θ (..., 5) by autograd through the enumeration."""
+    theta = theta.detach().clone().requires_grad_(True)
+    ey = expected_output(theta, x, escape, slope)
+    (grad,) = torch.autograd.grad(ey.sum(), theta)
+    return ey.detach(), grad
+
+
+def _network_sg(theta: Tensor, x: float, escape: str, slope: float, units) -> tuple[Tensor, Tensor]:
+    """y and its SG (per point of ``theta``, a leaf): ``units(z, which)`` gives each unit's 0/1 value with
+    backward ψ = f′."""
+    w, v1, v2, u1, u2 = theta.unbind(-1)
+    g = units(w * x, 0)
+    h1 = units(v1 * g, 1)
+    h2 = units(v2 * g, 2)
+    y = escape_probability(u1 * h1 + u2 * h2, escape, slope)  # E[y | h]: exact derivative f′
+    (sg,) = torch.autograd.grad(y.sum(), theta)
+    return y.detach(), sg
+
+
+def sg_moments(theta: Tensor, x: float, escape: str, slope: float) -> tuple[Tensor, Tensor, Tensor]:
+    """Exact moments by enumeration (no sampling): E[SG] and E[SG²] (..., 5) and E[y²] (...,), with
+    E[q] = Σ_states P(state)·q(state). SG(state) fixes the spikes and gives each unit the derivative f′ of its
+    input (autograd of s + f(z) - f(z).detach())."""
+    f = lambda z: escape_probability(z, escape, slope)  # noqa: E731
+    states = STATES.view(8, *([1] * (theta.dim() - 1)), 3)
+    leaf = theta.detach().unsqueeze(0).expand(8, *theta.shape).clone().requires_grad_(True)
+    fixed = lambda z, i: states[..., i] + f(z) - f(z).detach()  # noqa: E731
+    y, sg = _network_sg(leaf, x, escape, slope, fixed)
+    with torch.no_grad():
+        g, h1, h2 = states.unbind(-1)
+        zg, z1, z2 = _unit_inputs(leaf, x, g)
+        bern = lambda p, s: s * p + (1.0 - s) * (1.0 - p)  # noqa: E731
+        prob = bern(f(zg), g) * bern(f(z1), h1) * bern(f(z2), h2)
+    weight = prob.unsqueeze(-1)
+    return (weight * sg).sum(0), (weight * sg**2).sum(0), (prob * y**2).sum(0)
+
+
+def expected_sg(theta: Tensor, x: float, escape: str, slope: float) -> Tensor:
+    """E[SG] (..., 5) by enumeration (see ``sg_moments``)."""
+    return sg_moments(theta, x, escape, slope)[0]
+
+
+def sampled_sg(theta: Tensor, x: float, escape: str, slope: float, samples: int,
+               generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Per-sample outputs y (samples, ...) and SGs (samples, ..., 5) of the sampled network (escape_spike)."""
+    leaf = theta.detach().unsqueeze(0).expand(samples, *theta.shape).clone().requires_grad_(True)
+    return _network_sg(leaf, x, escape, slope, lambda z, i: escape_spike(z, escape, slope, generator))
+
+
+def scan_points(cfg: StochasticNeuronConfig) -> tuple[Tensor, Tensor]:
+    """The scanned values (scan_points,) and the parameter points (scan_points, 5)."""
+    axis = torch.linspace(cfg.scan_min, cfg.scan_max, cfg.scan_points, dtype=DTYPE)
+    theta = torch.tensor([getattr(cfg, p) for p in PARAMETERS], dtype=DTYPE).repeat(cfg.scan_points, 1)
+    theta[:, PARAMETERS.index(cfg.scan)] = axis
+    return axis, theta
+
+
+def _max_z(mean: Tensor, first: Tensor, second: Tensor, samples: int) -> float:
+    """max |sample mean - E[q]| / (exact std of q / √samples) over the scan (points where q varies).
+
+    The exact std (from E[q²] - E[q]²) keeps the test honest where rare states never occur in the samples."""
+    sem = (second - first**2).clamp(min=0.0).sqrt() / math.sqrt(samples)
+    varies = sem > 1e-12 * first.abs().max().clamp(min=1e-300)
+    return float(((mean - first).abs()[varies] / sem[varies]).max()) if bool(varies.any()) else 0.0
+
+
+def _sign_disagreement(sg: Tensor, grad: Tensor) -> float:
+    """Fraction of the scan points with |∇E[y]| ≥ 1 % of its maximum where E[SG] has the opposite sign."""
+    large = grad.abs() >= 0.01 * grad.abs().max()
+    if not bool(large.any()) or float(grad.abs().max()) == 0.0:
+        return 0.0
+    return float((sg[large] * grad[large] < 0).to(DTYPE).mean())
+
+
+def network_rows(cfg: StochasticNeuronConfig) -> tuple[list[dict], dict[str, float]]:
+    """Rows of the network scan and of the base point, and the summary measures of the network."""
+    args = (cfg.x, cfg.escape, cfg.slope)
+    axis, theta = scan_points(cfg)
+    i = PARAMETERS.index(cfg.scan)
+    ey, grad = exact_gradient(theta, *args)
+    esg, esg2, ey2 = sg_moments(theta, *args)
+    y, sg = sampled_sg(theta, *args, cfg.samples, stream(cfg.seed, "network"))
+    root = math.sqrt(cfg.samples)
+    mean_sg, sem_sg = sg[..., i].mean(0), sg[..., i].std(0) / root
+    mean_y, sem_y = y.mean(0), y.std(0) / root
+    gap = (esg[:, i] - grad[:, i]).abs()
+    scale = float(grad[:, i].abs().max())
+    last = [PARAMETERS.index("u1"), PARAMETERS.index("u2")]
+    summary = {
+        "network_max_gap": float(gap.max()),
+        "network_relative_gap": float(gap.max()) / scale if scale > 0 else math.nan,
+        "network_sign_disagreement": _sign_disagreement(esg[:, i], grad[:, i]),
+        "output_layer_max_gap": float((esg[:, last] - grad[:, last]).abs().max()),
+        "mc_sg_max_z": _max_z(mean_sg, esg[:, i], esg2[:, i], cfg.samples),
+        "mc_output_max_z": _max_z(mean_y, ey, ey2, cfg.samples),
+    }
+    curves = {"expected_output": ey, "mean_output": mean_y, "mean_output_sem": sem_y,
+              "exact_gradient": grad[:, i], "expected_sg": esg[:, i], "mean_sg": mean_sg, "mean_sg_sem": sem_sg}
+    position = axis.tolist()
+    rows = []
+    for name, curve in curves.items():
+        rows += [{"panel": "network", "quantity": name, "position": p, "value": v}
+                 for p, v in zip(position, curve.tolist(), strict=True)]
+    base = torch.tensor([[getattr(cfg, p) for p in PARAMETERS]], dtype=DTYPE)
+    _, base_grad = exact_gradient(base, *args)
+    base_esg = expected_sg(base, *args)
+    for name, values in (("exact_gradient", base_grad[0]), ("expected_sg", base_esg[0])):
+        rows += [{"panel": "base", "quantity": name, "parameter": p, "value": v}
+                 for p, v in zip(PARAMETERS, values.tolist(), strict=True)]
+    return rows, summary
+
+
+def _complete(rows: list[dict], summary: dict[str, float]) -> list[dict]:
+    """Every row with all columns: position/trial NaN and parameter None where they do not apply."""
+    blank = {"panel": None, "quantity": None, "parameter": None, "trial": math.nan, "position": math.nan,
+             "value": math.nan}
+    return [blank | row | summary for row in rows]
+
+
+def stochastic_neuron(configs, progress=None) -> list[RunResult]:
+    """Runner of ``sgtheory stochastic-neuron``: one RunResult per config (configs differ only in seed)."""
+    results = []
+    for cfg in configs:
+        rows, max_error = neuron_rows(cfg)
+        more, summary = network_rows(cfg)
+        summary = {"single_neuron_max_error": max_error, **summary}
+        results.append(RunResult(cfg, _complete(rows + more, summary)))
+    if progress is not None:
+        progress(1, {k: results[-1].rows[0][k] for k in ("single_neuron_max_error", "network_relative_gap")})
+    return results
