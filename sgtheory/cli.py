@@ -20,9 +20,9 @@ from sgtheory import __version__
 from sgtheory.config import (
     ConfigError,
     ConservativeConfig,
-    SigmoidBiasConfig,
     FlossConfig,
     LyapConfig,
+    SigmoidBiasConfig,
     TrainConfig,
     expand,
     field_help,
