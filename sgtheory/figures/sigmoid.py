@@ -328,7 +328,8 @@ def not_gradients_report(table: pd.DataFrame) -> str:
     if not rnn.empty:
         lines += ["", "Recurrent networks (task loss of one fixed batch, loop in a random plane of all weights, "
                   "one loop per seed):", "",
-                  "| model | surrogate | slope | seeds | ∮ SG·dθ / ∮ abs(t·SG) ds (mean ± sd) |", "|---|---|---|---|---|"]
+                  "| model | surrogate | slope | seeds | ∮ SG·dθ / ∮ abs(t·SG) ds (mean ± sd) |",
+                  "|---|---|---|---|---|"]
         per_run = rnn.groupby("run_id").first()
         for (m, sur, s), rows in per_run.groupby(["model", "surrogate", "slope"]):
             v = rows["relative_loop_integral"]
