@@ -8,7 +8,7 @@ RESULTS := results/$(PROFILE)
 FIGDIR := $(if $(filter quick,$(PROFILE)),figures,figures/$(PROFILE))
 
 FLOSSING_FIGURES := r1-reconcile r1 r2 r2-schedules lif-r1 lif-r2 gf-tanh
-SG_THEORY_FIGURES := sigmoid-bias not-gradients
+SG_THEORY_FIGURES := theory sigmoid-bias not-gradients
 
 .PHONY: setup test lint all train-baseline $(FLOSSING_FIGURES) $(SG_THEORY_FIGURES) bench clean
 
@@ -65,6 +65,12 @@ lif-r2: setup
 gf-tanh: setup
 	$(SG) floss --config configs/gf_tanh.yaml --profile $(PROFILE) --out $(RESULTS)/gf_tanh.parquet
 	$(SG) plot tanh-flossing $(RESULTS)/gf_tanh.parquet --out $(FIGDIR)/gf_tanh.png
+
+# Gygax & Zenke: stochastic neurons, SGs as derivatives of expected outputs (theory overview).
+theory: setup
+	$(SG) stochastic-neuron --config configs/stochastic_neuron.yaml --profile $(PROFILE) \
+		--out $(RESULTS)/stochastic_neuron.parquet
+	$(SG) plot theory $(RESULTS)/stochastic_neuron.parquet --out $(FIGDIR)/stochastic_neuron.png
 
 # Gygax & Zenke: SG bias in the sigmoid network (scan along w and the (v1, v2) landscapes).
 sigmoid-bias: setup

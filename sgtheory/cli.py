@@ -23,6 +23,7 @@ from sgtheory.config import (
     FlossConfig,
     LyapConfig,
     SigmoidBiasConfig,
+    StochasticNeuronConfig,
     TrainConfig,
     expand,
     field_help,
@@ -72,7 +73,8 @@ def gather(experiment: str, config_file, profile, options: dict, sets) -> list:
 
 
 PROGRESS_UNITS = {"train": ("epochs", "epoch"), "floss": ("epochs", "flossing epoch"), "lyap": (None, "spectrum"),
-                  "sigmoid-bias": (None, "panel"), "conservative-check": ("points", "loop point")}
+                  "sigmoid-bias": (None, "panel"), "conservative-check": ("points", "loop point"),
+                  "stochastic-neuron": (None, "run")}
 
 
 def tqdm_progress(experiment: str):
@@ -227,6 +229,21 @@ def conservative_check():
     """
 
 
+@experiment_command("stochastic-neuron", StochasticNeuronConfig, "results/stochastic_neuron.parquet")
+def stochastic_neuron():
+    """Stochastic (escape-noise) neurons: SGs as derivatives of expected outputs, and where that breaks.
+
+    Single neuron (panel=neuron, position = u - θ): a raster of --trials Bernoulli(f(u - θ)) spikes, E[S],
+    its derivatives and the SG of the deterministic neuron; with ψ = f' the SG equals d/dw E[S] exactly
+    (single_neuron_max_error). Five-parameter network with Bernoulli hidden units (panel=network,
+    position = the --scan parameter): the exact ∇E[y] by enumerating the 2³ hidden states, the exact
+    expectation of the SG (expected_sg) and its mean over --samples samples (mean_sg, mean_sg_sem);
+    network_max_gap, network_relative_gap and network_sign_disagreement measure where they differ.
+
+    Example: sgtheory stochastic-neuron --escape sigmoid --slope 5 --samples 2000
+    """
+
+
 @cli.command()
 @click.argument("figure")
 @click.argument("tables", nargs=-1, required=True, type=click.Path(dir_okay=False))
@@ -235,7 +252,8 @@ def plot(figure, tables, out):
     """Draw FIGURE from one or more result TABLES (their rows are combined).
 
     Figures: training-curves (train), r1 and tanh-flossing (floss), r2 (train with --floss),
-    reconcile (lyap).
+    reconcile (lyap), sigmoid-bias (sigmoid-bias: scan and landscape tables), not-gradients
+    (conservative-check), theory (stochastic-neuron).
     """
     from sgtheory.figures import FIGURES, render
 

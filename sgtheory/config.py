@@ -21,7 +21,7 @@ from typing import Any, get_type_hints
 
 import yaml
 
-from sgtheory.functional.surrogate import SHAPES, Surrogate, make_surrogate
+from sgtheory.functional.surrogate import ESCAPES, SHAPES, Surrogate, make_surrogate
 
 
 class ConfigError(ValueError):
@@ -437,8 +437,6 @@ class StochasticNeuronConfig(RunConfig):
     samples: int = 2000  # network: Monte-Carlo samples per scan point for the averaged SG (and its SEM)
 
     def __post_init__(self) -> None:
-        from sgtheory.functional.surrogate import ESCAPES
-
         super().__post_init__()
         _choice("escape", self.escape, tuple(ESCAPES))
         _positive("slope", self.slope)

@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from sgtheory.figures import flossing, sigmoid
+from sgtheory.figures import flossing, sigmoid, theory
 from sgtheory.figures.style import RC, save
 from sgtheory.figures.training import training_curves, training_report
 from sgtheory.results import read_table
@@ -20,6 +20,7 @@ FIGURES = {
     "tanh-flossing": flossing.tanh_flossing_figure,
     "sigmoid-bias": sigmoid.sigmoid_bias_figure,
     "not-gradients": sigmoid.not_gradients_figure,
+    "theory": theory.theory_figure,
 }
 REPORTS = {  # figure -> markdown section (paper vs ours, claims)
     "training-curves": training_report,
@@ -29,6 +30,7 @@ REPORTS = {  # figure -> markdown section (paper vs ours, claims)
     "tanh-flossing": flossing.tanh_flossing_report,
     "sigmoid-bias": sigmoid.sigmoid_bias_report,
     "not-gradients": sigmoid.not_gradients_report,
+    "theory": theory.theory_report,
 }
 
 
