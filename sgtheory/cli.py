@@ -23,6 +23,7 @@ from sgtheory.config import (
     FlossConfig,
     LyapConfig,
     SigmoidBiasConfig,
+    SpikeMatchConfig,
     StochasticNeuronConfig,
     TrainConfig,
     expand,
@@ -74,7 +75,7 @@ def gather(experiment: str, config_file, profile, options: dict, sets) -> list:
 
 PROGRESS_UNITS = {"train": ("epochs", "epoch"), "floss": ("epochs", "flossing epoch"), "lyap": (None, "spectrum"),
                   "sigmoid-bias": (None, "panel"), "conservative-check": ("points", "loop point"),
-                  "stochastic-neuron": (None, "run")}
+                  "stochastic-neuron": (None, "run"), "spike-match": ("epochs", "epoch")}
 
 
 def tqdm_progress(experiment: str):
@@ -86,6 +87,7 @@ def tqdm_progress(experiment: str):
         total = getattr(cfg, length_key) if length_key else 1
         interactive = sys.stderr.isatty()
         what = f"{cfg.model} " if hasattr(cfg, "model") else ""
+        what += f"{cfg.method} {cfg.learning} " if experiment == "spike-match" else ""
         what += f"d={cfg.delay} " if experiment == "train" else ""
         bar = tqdm(total=total, unit=unit, leave=True, dynamic_ncols=True, mininterval=0.1 if interactive else 30,
                    desc=f"[{index + 1}/{n_groups}] {experiment} {what}x{len(group)} seeds")
@@ -244,6 +246,23 @@ def stochastic_neuron():
     """
 
 
+@experiment_command("spike-match", SpikeMatchConfig, "results/spike_match.parquet")
+def spike_match():
+    """Spike-train matching: a 200 → 200 → N LIF network learns to emit an image as its output raster.
+
+    Frozen Poisson input (--n-input units at --input-rate Hz); the target is --target-image (rows =
+    output neurons, columns = time steps, dark pixels = spikes) or the generated default (200 × 189,
+    27 % spikes). --method superspike (deterministic), stochastic (escape noise, surrogate = its
+    derivative) or multilayerspiker; --learning rule (the hand-derived updates of Gygax & Zenke) or bptt
+    (autograd through time with Adam on the van Rossum distance; deterministic spikes use --surrogate).
+    Rows kind=epoch: van_rossum, l2, rate_hidden, rate_output (Hz), bin_variability_hidden/_output and
+    the *_valid measures of a pass with the other stochasticity; rows kind=spike: rasters (layer, trial,
+    time in ms, neuron) of the target, the input and the first and last epoch.
+
+    Example: sgtheory spike-match --method stochastic --epochs 1500 --seeds 17
+    """
+
+
 @cli.command()
 @click.argument("figure")
 @click.argument("tables", nargs=-1, required=True, type=click.Path(dir_okay=False))
@@ -253,7 +272,7 @@ def plot(figure, tables, out):
 
     Figures: training-curves (train), r1 and tanh-flossing (floss), r2 (train with --floss),
     reconcile (lyap), sigmoid-bias (sigmoid-bias: scan and landscape tables), not-gradients
-    (conservative-check), theory (stochastic-neuron).
+    (conservative-check), theory (stochastic-neuron), spike-match and spike-match-stats (spike-match).
     """
     from sgtheory.figures import FIGURES, render
 

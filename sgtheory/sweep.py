@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sgtheory.experiments import conservative, lyapunov, sigmoid, stochastic, train
+from sgtheory.experiments import conservative, lyapunov, sigmoid, spike_match, stochastic, train
 from sgtheory.results import ShardStore, tidy
 
 # experiment name -> function(configs, progress) -> RunResults
 RUNNERS = {"train": train.train, "lyap": lyapunov.lyap, "floss": lyapunov.floss,
            "sigmoid-bias": sigmoid.sigmoid_bias, "conservative-check": conservative.conservative_check,
-           "stochastic-neuron": stochastic.stochastic_neuron}
+           "stochastic-neuron": stochastic.stochastic_neuron, "spike-match": spike_match.spike_match}
 
 
 @dataclass

@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from sgtheory.figures import flossing, sigmoid, theory
+from sgtheory.figures import flossing, sigmoid, spike_match, theory
 from sgtheory.figures.style import RC, save
 from sgtheory.figures.training import training_curves, training_report
 from sgtheory.results import read_table
@@ -21,6 +21,8 @@ FIGURES = {
     "sigmoid-bias": sigmoid.sigmoid_bias_figure,
     "not-gradients": sigmoid.not_gradients_figure,
     "theory": theory.theory_figure,
+    "spike-match": spike_match.spike_match_figure,
+    "spike-match-stats": spike_match.spike_match_stats_figure,
 }
 REPORTS = {  # figure -> markdown section (paper vs ours, claims)
     "training-curves": training_report,
@@ -31,6 +33,7 @@ REPORTS = {  # figure -> markdown section (paper vs ours, claims)
     "sigmoid-bias": sigmoid.sigmoid_bias_report,
     "not-gradients": sigmoid.not_gradients_report,
     "theory": theory.theory_report,
+    "spike-match": spike_match.spike_match_report,
 }
 
 

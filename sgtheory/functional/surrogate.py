@@ -32,6 +32,7 @@ __all__ = [
     "escape_derivative",
     "escape_probability",
     "escape_spike",
+    "escape_spike_given",
     "make_surrogate",
     "spike",
 ]
@@ -301,10 +302,16 @@ def escape_spike(
     Backward uses ``f'(x)`` (the derivative of the escape function) unless ``surrogate`` is given, in which
     case ``surrogate.derivative(x)``. ``generator`` must live on ``x``'s device.
     """
-    p = escape_probability(x.detach(), escape, slope)
     r = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    return escape_spike_given(x, r, escape, slope, surrogate)
+
+
+def escape_spike_given(x: Tensor, uniform: Tensor, escape: str, slope: float,
+                       surrogate: Surrogate | None = None) -> Tensor:
+    """:func:`escape_spike` with the uniform numbers ``r`` (broadcastable to ``x``) given."""
+    p = escape_probability(x.detach(), escape, slope)
     if surrogate is None:
         derivative = partial(escape_derivative, escape=escape, slope=slope)
     else:
         derivative = surrogate.derivative
-    return _SurrogateStep.apply(x, p > r, derivative)
+    return _SurrogateStep.apply(x, p > uniform, derivative)

@@ -1,0 +1,275 @@
+"""Spike-train matching: a 2-layer LIF network learns to emit an image as a spike raster (sgtheory spec §4).
+
+Network (spec §4.2), per layer, from zero state, time step t = 0 … T−1::
+
+    S[t] = spike(U[t] − θ)
+    U[t+1] = λ_m U[t] (1 − S[t]) + (1 − λ_m) I[t]        λ_m = e^{−dt/τ_mem}, λ_s = e^{−dt/τ_syn}
+    I[t+1] = λ_s I[t] + Σ_j W[j, i] S_pre[t, j]
+
+``spike`` is the step 1[U > θ] (superspike) or a Bernoulli draw with probability σ(β(U − θ)) (escape
+noise: β_h = 10 hidden, β_o = 100 output). The currents are linear in the presynaptic spikes, so each
+layer's current is one matrix product with a filter matrix; only the membrane (reset) is iterated.
+
+Learning rule (spec §4.4), per trial, with the filtered presynaptic trace x̂ (the same LIF filter without
+reset), the output error δ_o = (z − S_o)/Δu_o, the back-propagated error e_h = δ_o W1ᵀ and the kernel
+ε(t_k) = ε0 (e^{−t_k/τ_mem} − e^{−t_k/τ_syn}) on t_k = linspace(0, T·dt, T) (the spec's grid)::
+
+    ΔW1[h, o] = Σ_t δ_o[t, o] x̂_h[t, h]
+    ΔW0[i, h] = Σ_t e_h[t, h] Σ_{s≤t} ε[t − s] x̂_in[s, i] ψ_h[s, h]          (direct: O(T²N²))
+              = Σ_s x̂_in[s, i] ψ_h[s, h] ẽ_h[s, h],  ẽ_h[s] = Σ_{t≥s} ε[t − s] e_h[t]   (O(T N²))
+
+with ψ_h = β σ'(β(U_h − θ)) (stochastic: the escape-noise derivative), 1/(β|U_h − θ| + 1)² (superspike)
+or S_h (multilayerspiker). Each epoch averages lr·ΔW over its trials and adds it. ``learning = bptt``
+instead minimises the van Rossum distance by autograd through time (reset detached) with Adam.
+
+Measures per epoch (from the last trial, before the update): van Rossum distance
+½ Σ_t ((ε∗z)[t] − (ε∗S_o)[t])² and L2 distance ½ Σ_t (z − S_o)², each averaged over output neurons;
+population rates (Hz, mean over neurons and trials); per-bin trial variability (var/mean of each bin's
+spike over trials, NaN where the mean is 0, averaged: ``bin_variability``); and the same distances and
+rates for one pass with the other stochasticity after the update (``*_valid``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+import torch
+
+from sgtheory.config import SpikeMatchConfig
+from sgtheory.experiments.train import DTYPES, RunResult
+from sgtheory.functional.surrogate import escape_derivative, escape_spike_given, make_surrogate, spike
+from sgtheory.seeding import stream
+from sgtheory.tasks.spike_match import default_target, frozen_poisson, read_target
+
+
+def toeplitz(kernel: torch.Tensor) -> torch.Tensor:
+    """Lower-triangular (T, T) matrix M[t, s] = kernel[t − s] (t ≥ s), so (M @ q)[t] = Σ_{s≤t} kernel[t−s] q[s]."""
+    T = kernel.shape[0]
+    index = torch.arange(T)
+    lag = index[:, None] - index[None, :]
+    return torch.where(lag >= 0, kernel[lag.clamp(min=0)], torch.zeros((), dtype=kernel.dtype))
+
+
+@dataclasses.dataclass(frozen=True)
+class Filters:
+    """Filter matrices (T, T) of one configuration: LIF trace x̂, synaptic current I and the ε kernel."""
+
+    trace: torch.Tensor
+    current: torch.Tensor
+    eps: torch.Tensor
+    lam_m: float
+
+    @classmethod
+    def build(cls, cfg: SpikeMatchConfig, T: int) -> Filters:
+        dtype = DTYPES[cfg.dtype]
+        lam_m, lam_s = math.exp(-cfg.dt / cfg.tau_mem), math.exp(-cfg.dt / cfg.tau_syn)
+        steps = torch.arange(T, dtype=dtype)
+        current = torch.where(steps >= 1, lam_s ** (steps - 1), torch.zeros((), dtype=dtype))  # I after a spike
+        trace = torch.zeros(T, dtype=dtype)  # x̂[k+1] = λ_m x̂[k] + (1 − λ_m) I[k]
+        for k in range(T - 1):
+            trace[k + 1] = lam_m * trace[k] + (1 - lam_m) * current[k]
+        t_k = torch.linspace(0.0, T * cfg.dt / 1000, T, dtype=dtype)  # seconds, spacing T·dt/(T−1) (spec §4.4)
+        eps = cfg.eps0 * (torch.exp(-t_k / (cfg.tau_mem / 1000)) - torch.exp(-t_k / (cfg.tau_syn / 1000)))
+        return cls(toeplitz(trace), toeplitz(current), toeplitz(eps), lam_m)
+
+
+def apply(matrix: torch.Tensor, series: torch.Tensor) -> torch.Tensor:
+    """Filter a time series (T, ...) with a (T, T) filter matrix along time."""
+    return (matrix @ series.reshape(series.shape[0], -1)).reshape(series.shape)
+
+
+def init_sigma(cfg: SpikeMatchConfig, fan_in: int) -> float:
+    """σ_w = σ_U / sqrt(N ν ε̂), ε̂ = τ_syn²/(2(τ_syn + τ_mem)) in s, ν the input rate (spec §4.3)."""
+    eps_hat = (cfg.tau_syn / 1000) ** 2 / (2 * (cfg.tau_syn + cfg.tau_mem) / 1000)
+    return cfg.sigma_u / math.sqrt(fan_in * cfg.input_rate * eps_hat)
+
+
+Fire = Callable[[torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]]
+
+
+def lif_layer(current: torch.Tensor, lam_m: float, fire: Fire) -> tuple[torch.Tensor, torch.Tensor]:
+    """Membrane U and spikes S (T, B, N) of one layer driven by ``current`` (T, B, N); reset detached.
+
+    ``fire(U, t)`` returns the boolean spike mask of step t and the spikes to record (a float tensor that
+    carries surrogate gradients, or the mask itself when no gradient is needed)."""
+    drive = (1 - lam_m) * current
+    U = torch.zeros_like(current[0])
+    Us, Ss = [], []
+    for t in range(current.shape[0]):
+        fired, S = fire(U, t)
+        Us.append(U)
+        Ss.append(S)
+        U = (lam_m * U).masked_fill(fired, 0.0) + drive[t]
+    return torch.stack(Us), torch.stack(Ss).to(current.dtype)
+
+
+def firing(cfg: SpikeMatchConfig, stochastic: bool, beta: float, shape, generator: torch.Generator,
+           grad: bool) -> Fire:
+    """The spike function of a layer with ``shape`` = (T, B, N): deterministic step or escape noise σ(β x).
+
+    Escape noise draws all uniforms r of the layer at once; σ(β(U − θ)) > r is U > θ + logit(r)/β, one
+    comparison per step. With ``grad`` the surrogate carries gradients (stochastic: ψ = f′; deterministic:
+    the configured surrogate).
+    """
+    uniform = torch.rand(shape, generator=generator, dtype=DTYPES[cfg.dtype]) if stochastic else None
+    if grad:
+        surrogate = cfg.spike_surrogate()
+
+        def fire_grad(U, t):
+            x = U - cfg.threshold
+            S = escape_spike_given(x, uniform[t], "sigmoid", beta) if stochastic else spike(x, surrogate)
+            return S.detach() > 0, S
+
+        return fire_grad
+    cut = cfg.threshold + torch.logit(uniform) / beta if stochastic else torch.full(shape[1:], cfg.threshold)
+
+    def fire(U, t):
+        fired = U > (cut[t] if stochastic else cut)
+        return fired, fired
+
+    return fire
+
+
+@dataclasses.dataclass
+class Pass:
+    """One forward pass over a batch of trials: hidden/output membranes and spikes (T, B, N)."""
+
+    U_h: torch.Tensor
+    S_h: torch.Tensor
+    U_o: torch.Tensor
+    S_o: torch.Tensor
+
+
+class SpikeMatcher:
+    """Task, network and learning of one run."""
+
+    def __init__(self, cfg: SpikeMatchConfig):
+        self.cfg = cfg
+        dtype = DTYPES[cfg.dtype]
+        target = read_target(cfg.target_image) if cfg.target_image else default_target()
+        self.target = torch.tensor(target.T, dtype=dtype)  # (T, N_out)
+        self.T, self.n_output = self.target.shape
+        self.filters = Filters.build(cfg, self.T)
+        self.inputs = frozen_poisson(cfg.n_input, self.T, cfg.input_rate, cfg.dt / 1000, stream(cfg.seed, "input"),
+                                     dtype)
+        self.input_trace = apply(self.filters.trace, self.inputs)  # x̂_in (T, n_input)
+        self.input_drive = apply(self.filters.current, self.inputs)  # filtered input spikes (T, n_input)
+        gen = stream(cfg.seed, "net")
+        self.W0 = init_sigma(cfg, cfg.n_input) * torch.randn(cfg.n_input, cfg.n_hidden, generator=gen, dtype=dtype)
+        self.W1 = init_sigma(cfg, cfg.n_hidden) * torch.randn(cfg.n_hidden, self.n_output, generator=gen, dtype=dtype)
+        self.target_smooth = self.filters.eps @ self.target
+
+    def forward(self, trials: int, stochastic: bool, generator: torch.Generator, grad: bool = False) -> Pass:
+        cfg, f = self.cfg, self.filters
+        current_h = (self.input_drive @ self.W0)[:, None, :].expand(-1, trials, -1)  # (T, B, N_h)
+        fire = firing(cfg, stochastic, cfg.beta_hidden, current_h.shape, generator, grad)
+        U_h, S_h = lif_layer(current_h, f.lam_m, fire)
+        current_o = apply(f.current, S_h @ self.W1)
+        U_o, S_o = lif_layer(current_o, f.lam_m,
+                             firing(cfg, stochastic, cfg.beta_output, current_o.shape, generator, grad))
+        return Pass(U_h, S_h, U_o, S_o)
+
+    def van_rossum(self, S_o: torch.Tensor) -> torch.Tensor:
+        """Van Rossum distance per trial (B,): ½ Σ_t ((ε∗z) − (ε∗S_o))², mean over output neurons."""
+        diff = self.target_smooth[:, None, :] - apply(self.filters.eps, S_o)
+        return 0.5 * (diff**2).sum(dim=0).mean(dim=-1)
+
+    def l2(self, S_o: torch.Tensor) -> torch.Tensor:
+        """L2 distance per trial (B,): ½ Σ_t (z − S_o)², mean over output neurons."""
+        return 0.5 * ((self.target[:, None, :] - S_o) ** 2).sum(dim=0).mean(dim=-1)
+
+    def surrogate_hidden(self, run: Pass) -> torch.Tensor:
+        """ψ_h (T, B, N_h) of the method (spec §4.4)."""
+        x = run.U_h - self.cfg.threshold
+        if self.cfg.method == "stochastic":
+            return escape_derivative(x, "sigmoid", self.cfg.beta_hidden)
+        if self.cfg.method == "superspike":
+            return make_surrogate("fast_sigmoid", self.cfg.beta_hidden, "normalized").derivative(x)
+        return run.S_h
+
+    def rule_updates(self, run: Pass) -> tuple[torch.Tensor, torch.Tensor]:
+        """Trial-averaged (ΔW0, ΔW1) of the learning rule, ΔW0 by anti-causal filtering of the error."""
+        trials = run.S_o.shape[1]
+        delta_o = (self.target[:, None, :] - run.S_o) / self.cfg.du_output  # (T, B, N_o)
+        hidden_trace = apply(self.filters.trace, run.S_h)
+        dW1 = hidden_trace.flatten(0, 1).T @ delta_o.flatten(0, 1) / trials
+        error_h = delta_o @ self.W1.T  # (T, B, N_h)
+        error_ahead = apply(self.filters.eps.T, error_h)  # ẽ_h[s] = Σ_{t≥s} ε[t−s] e_h[t]
+        dW0 = self.input_trace.T @ (self.surrogate_hidden(run) * error_ahead).sum(dim=1) / trials
+        return dW0, dW1
+
+    def measures(self, run: Pass, suffix: str = "") -> dict[str, float]:
+        seconds = self.T * self.cfg.dt / 1000
+        out = {f"van_rossum{suffix}": float(self.van_rossum(run.S_o[:, -1:])[0]),
+               f"l2{suffix}": float(self.l2(run.S_o[:, -1:])[0]),
+               f"rate_hidden{suffix}": float(run.S_h.sum(dim=0).mean() / seconds),
+               f"rate_output{suffix}": float(run.S_o.sum(dim=0).mean() / seconds)}
+        if not suffix:
+            out |= {"bin_variability_hidden": bin_variability(run.S_h),
+                    "bin_variability_output": bin_variability(run.S_o)}
+        return out
+
+
+def bin_variability(spikes: torch.Tensor) -> float:
+    """Mean over (bin, neuron) of var/mean of the spike across trials (ddof 0; NaN bins where the mean is 0)."""
+    if spikes.shape[1] < 2:
+        return math.nan
+    p = spikes.mean(dim=1)
+    ratio = torch.where(p > 0, (p - p**2) / p.clamp(min=1e-300), torch.full_like(p, math.nan))
+    return float(torch.nanmean(ratio)) if torch.isfinite(ratio).any() else math.nan
+
+
+def raster_rows(spikes: torch.Tensor, layer: str, epoch: int, trial: int, dt: float) -> list[dict]:
+    """One row per spike of a (T, N) raster."""
+    t, n = torch.nonzero(spikes > 0, as_tuple=True)
+    return [{"kind": "spike", "epoch": epoch, "layer": layer, "trial": trial, "time": ti * dt, "neuron": ni}
+            for ti, ni in zip(t.tolist(), n.tolist(), strict=True)]
+
+
+def spike_match_run(cfg: SpikeMatchConfig, progress=None) -> RunResult:
+    """Train one run; rows kind = epoch (measures) and kind = spike (rasters of the first and last epoch)."""
+    task = SpikeMatcher(cfg)
+    rows = raster_rows(task.target, "target", 0, 0, cfg.dt) + raster_rows(task.inputs, "input", 0, 0, cfg.dt)
+    optimizer = None
+    if cfg.learning == "bptt":
+        task.W0.requires_grad_(True)
+        task.W1.requires_grad_(True)
+        optimizer = torch.optim.Adam([{"params": [task.W0], "lr": cfg.lr_hidden},
+                                      {"params": [task.W1], "lr": cfg.lr_output}])
+    for epoch in range(cfg.epochs):
+        generator = stream(cfg.seed, "spikes", epoch)
+        if optimizer is None:
+            with torch.no_grad():
+                run = task.forward(cfg.trials, cfg.stochastic, generator)
+                dW0, dW1 = task.rule_updates(run)
+                task.W0 += cfg.lr_hidden * dW0
+                task.W1 += cfg.lr_output * dW1
+        else:
+            run = task.forward(cfg.trials, cfg.stochastic, generator, grad=True)
+            loss = task.van_rossum(run.S_o).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            run = Pass(run.U_h.detach(), run.S_h.detach(), run.U_o.detach(), run.S_o.detach())
+        row = {"kind": "epoch", "epoch": epoch, **task.measures(run)}
+        with torch.no_grad():
+            valid = task.forward(1, not cfg.stochastic, stream(cfg.seed, "valid", epoch))
+        row |= task.measures(valid, "_valid")
+        rows.append(row)
+        if epoch in (0, cfg.epochs - 1):
+            for trial in range(cfg.raster_trials):
+                for layer, spikes in (("hidden", run.S_h), ("output", run.S_o)):
+                    rows += raster_rows(spikes[:, trial], layer, epoch, trial, cfg.dt)
+        if not (torch.isfinite(task.W0).all() and torch.isfinite(task.W1).all()):
+            return RunResult(cfg, rows, f"non-finite weights after epoch {epoch}; the run stopped there")
+        if progress is not None:
+            progress(epoch + 1, {"vR": row["van_rossum"], "L2": row["l2"]})
+    return RunResult(cfg, rows)
+
+
+def spike_match(configs, progress=None) -> list[RunResult]:
+    """Runner of ``sgtheory spike-match`` (each seed its own run)."""
+    return [spike_match_run(cfg, progress) for cfg in configs]
+
