@@ -80,6 +80,19 @@ def apply(matrix: torch.Tensor, series: torch.Tensor) -> torch.Tensor:
     return (matrix @ series.reshape(series.shape[0], -1)).reshape(series.shape)
 
 
+def hidden_update(input_trace: torch.Tensor, psi: torch.Tensor, error: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """ΔW0 (N_in, N_h) summed over trials: Σ_s x̂_in[s]ᵀ (ψ[s] ⊙ ẽ[s]) with ẽ[s] = Σ_{t≥s} ε[t−s] e[t] (O(T N²)).
+
+    ``input_trace`` (T, N_in) is shared by the trials; ``psi`` and ``error`` are (T, B, N_h); ``eps`` is
+    the (T, T) ε filter matrix, whose transpose filters anti-causally."""
+    return input_trace.T @ (psi * apply(eps.T, error)).sum(dim=1)
+
+
+def van_rossum_distance(a: torch.Tensor, b: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """½ Σ_t ((ε∗a)[t] − (ε∗b)[t])², averaged over the last (neuron) axis, for spike trains (T, ..., N)."""
+    return 0.5 * (apply(eps, a - b) ** 2).sum(dim=0).mean(dim=-1)
+
+
 def init_sigma(cfg: SpikeMatchConfig, fan_in: int) -> float:
     """σ_w = σ_U / sqrt(N ν ε̂), ε̂ = τ_syn²/(2(τ_syn + τ_mem)) in s, ν the input rate (spec §4.3)."""
     eps_hat = (cfg.tau_syn / 1000) ** 2 / (2 * (cfg.tau_syn + cfg.tau_mem) / 1000)
@@ -159,7 +172,6 @@ class SpikeMatcher:
         gen = stream(cfg.seed, "net")
         self.W0 = init_sigma(cfg, cfg.n_input) * torch.randn(cfg.n_input, cfg.n_hidden, generator=gen, dtype=dtype)
         self.W1 = init_sigma(cfg, cfg.n_hidden) * torch.randn(cfg.n_hidden, self.n_output, generator=gen, dtype=dtype)
-        self.target_smooth = self.filters.eps @ self.target
 
     def forward(self, trials: int, stochastic: bool, generator: torch.Generator, grad: bool = False) -> Pass:
         cfg, f = self.cfg, self.filters
@@ -172,9 +184,8 @@ class SpikeMatcher:
         return Pass(U_h, S_h, U_o, S_o)
 
     def van_rossum(self, S_o: torch.Tensor) -> torch.Tensor:
-        """Van Rossum distance per trial (B,): ½ Σ_t ((ε∗z) − (ε∗S_o))², mean over output neurons."""
-        diff = self.target_smooth[:, None, :] - apply(self.filters.eps, S_o)
-        return 0.5 * (diff**2).sum(dim=0).mean(dim=-1)
+        """Van Rossum distance to the target per trial (B,)."""
+        return van_rossum_distance(self.target[:, None, :].expand_as(S_o), S_o, self.filters.eps)
 
     def l2(self, S_o: torch.Tensor) -> torch.Tensor:
         """L2 distance per trial (B,): ½ Σ_t (z − S_o)², mean over output neurons."""
@@ -196,8 +207,7 @@ class SpikeMatcher:
         hidden_trace = apply(self.filters.trace, run.S_h)
         dW1 = hidden_trace.flatten(0, 1).T @ delta_o.flatten(0, 1) / trials
         error_h = delta_o @ self.W1.T  # (T, B, N_h)
-        error_ahead = apply(self.filters.eps.T, error_h)  # ẽ_h[s] = Σ_{t≥s} ε[t−s] e_h[t]
-        dW0 = self.input_trace.T @ (self.surrogate_hidden(run) * error_ahead).sum(dim=1) / trials
+        dW0 = hidden_update(self.input_trace, self.surrogate_hidden(run), error_h, self.filters.eps) / trials
         return dW0, dW1
 
     def measures(self, run: Pass, suffix: str = "") -> dict[str, float]:
