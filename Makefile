@@ -8,7 +8,7 @@ RESULTS := results/$(PROFILE)
 FIGDIR := $(if $(filter quick,$(PROFILE)),figures,figures/$(PROFILE))
 
 FLOSSING_FIGURES := r1-reconcile r1 r2 r2-schedules lif-r1 lif-r2 gf-tanh
-SG_THEORY_FIGURES := theory sigmoid-bias not-gradients
+SG_THEORY_FIGURES := theory sigmoid-bias not-gradients spike-match
 
 .PHONY: setup test lint all train-baseline $(FLOSSING_FIGURES) $(SG_THEORY_FIGURES) bench clean
 
@@ -88,9 +88,22 @@ not-gradients: setup
 	$(SG) plot not-gradients $(RESULTS)/not_gradients.parquet $(RESULTS)/not_gradients_rnn.parquet \
 		--out $(FIGDIR)/not_gradients.png
 
+# Gygax & Zenke: spike-train matching (rule-trained deterministic, stochastic, MultilayerSpiker; and BPTT).
+# TARGET_IMAGE=path.png trains on that image instead of the generated target (tables and figures get "_image").
+TARGET_IMAGE ?=
+SM := spike_match$(if $(TARGET_IMAGE),_image)
+SM_TARGET := $(if $(TARGET_IMAGE),--set target_image=$(TARGET_IMAGE))
+spike-match: setup
+	$(SG) spike-match --config configs/spike_match.yaml --profile $(PROFILE) $(SM_TARGET) --out $(RESULTS)/$(SM).parquet
+	$(SG) spike-match --config configs/spike_match_bptt.yaml --profile $(PROFILE) $(SM_TARGET) \
+		--out $(RESULTS)/$(SM)_bptt.parquet
+	$(SG) plot spike-match $(RESULTS)/$(SM).parquet $(RESULTS)/$(SM)_bptt.parquet --out $(FIGDIR)/$(SM).png
+	$(SG) plot spike-match-stats $(RESULTS)/$(SM).parquet $(RESULTS)/$(SM)_bptt.parquet --out $(FIGDIR)/$(SM)_stats.png
+
 bench: setup
 	$(BIN)/python benchmarks/bench_train.py --epochs 20 --out benchmarks/out/bench_train.json
 	$(BIN)/python benchmarks/bench_lyapunov.py --out benchmarks/out/bench_lyapunov.json
+	$(BIN)/python benchmarks/bench_spike_match.py --out benchmarks/out/bench_spike_match.json
 
 clean:
 	rm -rf results figures/*.pdf figures/paper benchmarks/out
