@@ -126,7 +126,8 @@ def firing(cfg: SpikeMatchConfig, stochastic: bool, beta: float, shape, generato
     comparison per step. With ``grad`` the surrogate carries gradients (stochastic: ψ = f′; deterministic:
     the configured surrogate).
     """
-    uniform = torch.rand(shape, generator=generator, dtype=DTYPES[cfg.dtype]) if stochastic else None
+    dtype = DTYPES[cfg.dtype]
+    uniform = torch.rand(shape, generator=generator, dtype=dtype) if stochastic else None
     if grad:
         surrogate = cfg.spike_surrogate()
 
@@ -136,7 +137,8 @@ def firing(cfg: SpikeMatchConfig, stochastic: bool, beta: float, shape, generato
             return S.detach() > 0, S
 
         return fire_grad
-    cut = cfg.threshold + torch.logit(uniform) / beta if stochastic else torch.full(shape[1:], cfg.threshold)
+    cut = cfg.threshold + torch.logit(uniform) / beta if stochastic else torch.full(shape[1:], cfg.threshold,
+                                                                                   dtype=dtype)
 
     def fire(U, t):
         fired = U > (cut[t] if stochastic else cut)
