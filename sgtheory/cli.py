@@ -74,7 +74,7 @@ def gather(experiment: str, config_file, profile, options: dict, sets) -> list:
 
 
 PROGRESS_UNITS = {"train": ("epochs", "epoch"), "floss": ("epochs", "flossing epoch"), "lyap": (None, "spectrum"),
-                  "sigmoid-bias": (None, "panel"), "conservative-check": ("points", "loop point"),
+                  "sigmoid-bias": (None, "condition"), "conservative-check": (None, "condition"),
                   "stochastic-neuron": (None, "run"), "spike-match": ("epochs", "epoch")}
 
 

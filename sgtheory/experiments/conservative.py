@@ -134,7 +134,7 @@ def rnn_loss_and_gradient(model: RNN, points: torch.Tensor, shapes: dict, inputs
     return loss.detach(), torch.cat([g.flatten(1) for g in grads], dim=1)
 
 
-def rnn_loop(cfg: ConservativeConfig, progress=None) -> list[dict]:
+def rnn_loop(cfg: ConservativeConfig) -> list[dict]:
     model = build_model([cfg], cfg.batch)
     shapes = {name: tuple(getattr(model, name).shape[1:]) for name in RNN_WEIGHTS}
     theta0 = torch.cat([getattr(model, name).detach().flatten() for name in RNN_WEIGHTS])
@@ -146,8 +146,6 @@ def rnn_loop(cfg: ConservativeConfig, progress=None) -> list[dict]:
         loss, grad = rnn_loss_and_gradient(model, points[start:start + CHUNK], shapes, inputs, targets, scored)
         losses.append(loss)
         grads.append(grad)
-        if progress is not None:
-            progress(min(start + CHUNK, cfg.points), {})
     grad = torch.cat(grads)
     running, summary = loop_measures(grad, tangents, ds)
     summary |= {"exact_loop_integral": math.nan, "exact_loop_sum": math.nan}
@@ -161,10 +159,10 @@ def conservative_check(configs, progress=None) -> list[RunResult]:
     results = []
     for cfg in configs:
         try:
-            rows = sigmoid_loop(cfg) if cfg.model == "sigmoid" else rnn_loop(cfg, progress)
+            rows = sigmoid_loop(cfg) if cfg.model == "sigmoid" else rnn_loop(cfg)
             results.append(RunResult(cfg, rows))
-            if progress is not None:
-                progress(cfg.points, {})
         except NonFiniteError as err:
             results.append(RunResult(cfg, [], str(err)))
+    if progress is not None:
+        progress(1, {})
     return results
