@@ -19,6 +19,9 @@ from sgtheory.figures.style import new_figure, panel_letter
 DET, STOCH = "#008ca5", "#EBB400"  # the paper's colours
 COLOURS = {("superspike", "rule"): DET, ("stochastic", "rule"): STOCH, ("multilayerspiker", "rule"): "#7570b3",
            ("superspike", "bptt"): "#00525f", ("stochastic", "bptt"): "#9a7600"}
+# Hidden-layer statistics after training, trial 0, of the authors' notebooks (epoch 1000; sgtheory spec §4.6).
+HIDDEN_REFERENCE = {"superspike": {"isi": 15.0, "cv": 1.05, "rate": 25.0},
+                    "stochastic": {"isi": 6.0, "cv": 1.45, "rate": 55.0}}
 # Stored values of the authors' runs with the Radcliffe Camera target (seed 17, 1500 epochs; sgtheory spec §8).
 REFERENCE = {"superspike": {"van_rossum": 0.11, "l2": 20.5, "rate_hidden": 25.0, "rate_output": 267.0},
              "stochastic": {"van_rossum": 0.15, "l2": 23.5, "rate_hidden": 55.0, "rate_output": 270.0}}
@@ -218,6 +221,16 @@ def spike_match_report(table: pd.DataFrame) -> str:
         lines.append(f"| {label(c)} | {seeds} | " + " | ".join(cells) +
                      f" | {finals[c]['bin_variability_hidden']:.2f} / {finals[c]['bin_variability_output']:.2f} |")
     det, stoch = ("superspike", "rule"), ("stochastic", "rule")
+    sizes, dt = _sizes(table), table["dt"].iloc[0]
+    lines += ["", "Hidden layer after training (last epoch, trial 0 of the first seed; reference: the notebooks' epoch "
+              "1000):", "", "| condition | mean ISI, ms (ref.) | mean CV of ISI (ref.) | mean rate, Hz (ref.) |",
+              "|---|---|---|---|"]
+    for c in (det, stoch):
+        if c in conds:
+            data = _histogram_data(raster(table, c, "hidden", "last", *sizes["hidden"]), dt)
+            ref = HIDDEN_REFERENCE[c[0]]
+            cells = [f"{data[k].mean():.3g} ({ref[k]:g})" for k in ("isi", "cv", "rate")]
+            lines.append(f"| {label(c)} | " + " | ".join(cells) + " |")
     lines.append("")
     for c in (det, stoch):
         if c in conds:
