@@ -1,12 +1,10 @@
 """The five-parameter sigmoid network: SG vs exact gradients, bias scans, landscapes and closed loops."""
 
-import sys
 
 import pandas as pd
 import pytest
 import torch
 
-from sgtheory.cli import main
 from sgtheory.config import ConfigError, ConservativeConfig, SigmoidBiasConfig
 from sgtheory.experiments import conservative, sigmoid
 from sgtheory.figures.sigmoid import not_gradients_report, sigmoid_bias_report
@@ -150,19 +148,11 @@ def test_configs_reject_bad_values_in_one_line():
             ConservativeConfig(**bad)
 
 
-def run_cli(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["sgtheory", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    return code, *capsys.readouterr()
 
 
-def test_conservative_check_cli_runs_a_user_chosen_lif_network(tmp_path, monkeypatch, capsys):
+def test_conservative_check_cli_runs_a_user_chosen_lif_network(tmp_path, run_cli):
     out = tmp_path / "loop.parquet"
-    code, stdout, _ = run_cli(monkeypatch, capsys, "conservative-check", "--model", "lif", "--surrogate",
+    code, stdout, _ = run_cli("conservative-check", "--model", "lif", "--surrogate",
                               "fast_sigmoid", "--slope", "2", "--N", "6", "--T", "12", "--batch", "2",
                               "--points", "40", "--seeds", "0-1", "--out", str(out))
     assert code == 0, stdout
@@ -173,15 +163,15 @@ def test_conservative_check_cli_runs_a_user_chosen_lif_network(tmp_path, monkeyp
     last = table[(table["quantity"] == "integrated_sg") & (table["step"] == 39)].set_index("run_id")["value"]
     assert torch.allclose(torch.tensor(last.to_numpy()), torch.tensor(per_run.loc[last.index, "loop_integral"]
                                                                       .to_numpy()))
-    code, _, err = run_cli(monkeypatch, capsys, "conservative-check", "--model", "lif", "--points", "3")
+    code, _, err = run_cli("conservative-check", "--model", "lif", "--points", "3")
     assert code == 2 and err.count("\n") == 1 and "points=3" in err
 
 
-def test_sigmoid_bias_cli_and_reports(tmp_path, monkeypatch, capsys):
+def test_sigmoid_bias_cli_and_reports(tmp_path, run_cli):
     scan, land = tmp_path / "scan.parquet", tmp_path / "land.parquet"
-    assert run_cli(monkeypatch, capsys, "sigmoid-bias", "--set", "slope=[15,30]", "--scan-points", "2001",
+    assert run_cli("sigmoid-bias", "--set", "slope=[15,30]", "--scan-points", "2001",
                    "--out", str(scan))[0] == 0
-    assert run_cli(monkeypatch, capsys, "sigmoid-bias", "--panel", "landscape", "--beta", "20", "--u1", "1",
+    assert run_cli("sigmoid-bias", "--panel", "landscape", "--beta", "20", "--u1", "1",
                    "--u2", "-1", "--set", "slope=[2,20]", "--grid-points", "301", "--out", str(land))[0] == 0
     table = pd.concat([pd.read_parquet(scan), pd.read_parquet(land)])
     report = sigmoid_bias_report(table)

@@ -1,7 +1,6 @@
 """Spike-train matching: filters, the fast hidden update, distances, targets, reproducibility, learning."""
 
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +8,6 @@ import pandas as pd
 import pytest
 import torch
 
-from sgtheory.cli import main
 from sgtheory.config import ConfigError, SpikeMatchConfig
 from sgtheory.experiments.spike_match import (
     Filters,
@@ -190,19 +188,11 @@ def test_exploding_weights_are_reported():
     assert result.error and "non-finite" in result.error
 
 
-def run_cli(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["sgtheory", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    return code, *capsys.readouterr()
 
 
-def test_cli_writes_epochs_and_rasters_and_the_report_reads_them(tmp_path, monkeypatch, capsys):
+def test_cli_writes_epochs_and_rasters_and_the_report_reads_them(tmp_path, run_cli):
     out = tmp_path / "sm.parquet"
-    code, stdout, _ = run_cli(monkeypatch, capsys, "spike-match", "--epochs", "12", "--trials", "2",
+    code, stdout, _ = run_cli("spike-match", "--epochs", "12", "--trials", "2",
                               "--set", "method=[superspike,stochastic]", "--out", str(out))
     assert code == 0, stdout
     table = pd.read_parquet(out)
@@ -211,5 +201,5 @@ def test_cli_writes_epochs_and_rasters_and_the_report_reads_them(tmp_path, monke
     assert set(table[table["kind"] == "spike"]["epoch"]) == {0, 11}
     report = spike_match_report(table)
     assert "| deterministic | 1 |" in report and "fires more in the hidden layer" in report
-    code, _, err = run_cli(monkeypatch, capsys, "spike-match", "--target-image", str(tmp_path / "none.png"))
+    code, _, err = run_cli("spike-match", "--target-image", str(tmp_path / "none.png"))
     assert code == 2 and err.count("\n") == 1 and "does not exist" in err

@@ -202,19 +202,9 @@ def test_config_file_profiles_are_valid(profile):
     assert cfg.escape == "sigmoid" and cfg.scan == "w"
 
 
-def test_stochastic_neuron_cli_end_to_end(tmp_path, monkeypatch, capsys):
-    import sys
-
-    from sgtheory.cli import main
-
+def test_stochastic_neuron_cli_end_to_end(tmp_path, run_cli):
     def run(*args):
-        monkeypatch.setattr(sys, "argv", ["sgtheory", "stochastic-neuron", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code
-        return code, *capsys.readouterr()
+        return run_cli("stochastic-neuron", *args)
 
     out = tmp_path / "neuron.csv"
     code, stdout, _ = run("--samples", "20", "--scan-points", "5", "--seeds", "0-1", "--out", str(out))

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from sgtheory.config import ConservativeConfig
-from sgtheory.experiments.sigmoid import NonFiniteError, check_finite
+from sgtheory.experiments.sigmoid import check_finite, run_each
 from sgtheory.experiments.train import DTYPES, RunResult, build_model, draw_batch
 from sgtheory.models import sigmoid_net
 from sgtheory.models.rnn import RNN
@@ -156,13 +156,4 @@ def rnn_loop(cfg: ConservativeConfig) -> list[dict]:
 
 def conservative_check(configs, progress=None) -> list[RunResult]:
     """Runner of ``sgtheory conservative-check``: one loop per config."""
-    results = []
-    for cfg in configs:
-        try:
-            rows = sigmoid_loop(cfg) if cfg.model == "sigmoid" else rnn_loop(cfg)
-            results.append(RunResult(cfg, rows))
-        except NonFiniteError as err:
-            results.append(RunResult(cfg, [], str(err)))
-    if progress is not None:
-        progress(1, {})
-    return results
+    return run_each(configs, lambda cfg: sigmoid_loop(cfg) if cfg.model == "sigmoid" else rnn_loop(cfg), progress)

@@ -121,15 +121,21 @@ def check_finite(curves: dict[str, torch.Tensor]) -> None:
         raise NonFiniteError(f"non-finite values in {', '.join(bad)}")
 
 
-def sigmoid_bias(configs, progress=None) -> list[RunResult]:
-    """Runner of ``sgtheory sigmoid-bias`` (deterministic: every seed gets the same rows)."""
+def run_each(configs, rows_of, progress=None) -> list[RunResult]:
+    """One RunResult per config from ``rows_of(cfg)``; a NonFiniteError becomes the run's error message.
+
+    ``progress`` gets one tick for the whole group."""
     results = []
     for cfg in configs:
         try:
-            rows = scan_rows(cfg) if cfg.panel == "scan" else landscape_rows(cfg)
-            results.append(RunResult(cfg, rows))
+            results.append(RunResult(cfg, rows_of(cfg)))
         except NonFiniteError as err:
             results.append(RunResult(cfg, [], str(err)))
     if progress is not None:
         progress(1, {})
     return results
+
+
+def sigmoid_bias(configs, progress=None) -> list[RunResult]:
+    """Runner of ``sgtheory sigmoid-bias`` (deterministic: every seed gets the same rows)."""
+    return run_each(configs, lambda cfg: scan_rows(cfg) if cfg.panel == "scan" else landscape_rows(cfg), progress)
