@@ -1,6 +1,9 @@
-"""Shared test settings: one intra-op thread (the machines running the suite are shared), and ``run_cli``."""
+"""Shared test settings: one intra-op thread (the machines running the suite are shared); fixtures ``run_cli``
+and ``load_benchmark``."""
 
+import importlib.util
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -25,3 +28,17 @@ def run_cli(monkeypatch, capsys):
         return code, out, err
 
     return run
+
+
+@pytest.fixture
+def load_benchmark():
+    """``load_benchmark(name)``: the module ``benchmarks/<name>.py``, imported from its file."""
+
+    def load(name: str):
+        path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

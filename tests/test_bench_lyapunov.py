@@ -1,23 +1,12 @@
 """benchmarks/bench_lyapunov.py in quick mode on tiny sizes: JSON structure and torch/numpy agreement."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_lyapunov.py"
 
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_lyapunov", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_quick_run_writes_json_and_torch_matches_numpy(tmp_path):
-    bench = load_bench()
+def test_quick_run_writes_json_and_torch_matches_numpy(tmp_path, load_benchmark):
+    bench = load_benchmark("bench_lyapunov")
     out = tmp_path / "bench_lyapunov.json"
     report = bench.main(["--quick", "--sizes", "8", "16", "--floss-reps", "1", "--out", str(out)])
     assert json.loads(out.read_text()) == json.loads(json.dumps(report))

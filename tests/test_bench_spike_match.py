@@ -1,22 +1,11 @@
 """benchmarks/bench_spike_match.py in quick mode: JSON structure and the numpy/sgtheory agreement of the updates."""
 
-import importlib.util
 import json
 import math
-from pathlib import Path
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_spike_match.py"
 
 
-def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_spike_match", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_quick_run_writes_json_and_numpy_matches_sgtheory(tmp_path):
-    bench = load_bench()
+def test_quick_run_writes_json_and_numpy_matches_sgtheory(tmp_path, load_benchmark):
+    bench = load_benchmark("bench_spike_match")
     out = tmp_path / "bench_spike_match.json"
     report = bench.main(["--quick", "--out", str(out)])
     assert json.loads(out.read_text()) == json.loads(json.dumps(report))
@@ -51,7 +40,7 @@ def test_quick_run_writes_json_and_numpy_matches_sgtheory(tmp_path):
     assert goal["value_s"] == rows["stochastic"]["time_1500_s"]
 
 
-def test_numpy_epoch_multilayerspiker_matches_sgtheory():
-    bench = load_bench()
+def test_numpy_epoch_multilayerspiker_matches_sgtheory(load_benchmark):
+    bench = load_benchmark("bench_spike_match")
     e = bench.equivalence("multilayerspiker", seed=1)
     assert e["passed"], e

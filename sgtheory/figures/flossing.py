@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sgtheory.figures.style import DARK2, REFERENCE_GREY, TAB10_BLUE, TAB10_ORANGE, new_figure, panel_letter
+from sgtheory.figures.style import DARK2, REFERENCE_GREY, TAB10_BLUE, TAB10_ORANGE, new_figure, panel_letter, verdict
 from sgtheory.figures.training import final_accuracy
 
 # Figure R1A: mean λ_1 (1/step) vs flossing epoch, k = 1, per surrogate slope (digitized; spec §8.1).
@@ -46,10 +46,6 @@ PAPER_R2A = {"adaptive": {1: 50.2, 500: 49.9, 1000: 58.9, 1500: 63.3, 2000: 68.1
 PINNED = 0.05  # |λ_i - λ*| (1/step) counted as "near the target" (spec §8.1: within about ±0.05)
 SUCCESS = 90.0  # final accuracy (%) counted as success (decision D11)
 R2_DELAY = 18
-
-
-def _verdict(ok: bool) -> str:
-    return f"**{'holds' if ok else 'fails'}**"
 
 
 def _thin_and_mean(ax, wide: pd.DataFrame, colour, label, centre="mean"):
@@ -178,7 +174,7 @@ def r1_report(table: pd.DataFrame) -> str:
             claims.append((f"k = {k}: the tail (i = {k + 5}..) lies below the unflossed spectrum",
                            bool((after.loc[k][after.loc[k].index >= k + 5] < before[before.index >= k + 5]).mean()
                                 >= 0.5)))
-    lines += [""] + [f"- {text}: {_verdict(ok)}" for text, ok in claims]
+    lines += [""] + [f"- {text}: {verdict(ok)}" for text, ok in claims]
     return "\n".join(lines)
 
 
@@ -308,7 +304,7 @@ def r2_report(table: pd.DataFrame) -> str:
         shortest = per_run["delay"].min()
         claims.append((f"without flossing the shortest delay (d = {shortest}) is learned (≥ 95 %)",
                        stats.loc[("none", shortest), "mean"] >= 95))
-    lines += [""] + [f"- {text}: {_verdict(ok)}" for text, ok in claims]
+    lines += [""] + [f"- {text}: {verdict(ok)}" for text, ok in claims]
     return "\n".join(lines)
 
 
@@ -442,5 +438,5 @@ def tanh_flossing_report(table: pd.DataFrame) -> str:
         claims.append((f"gain {gain:g}: flossing k = {k} exponents makes κ_k of the long-term Jacobian small "
                        "(log10 κ_k < 1 over 100 steps after, and smaller than before)",
                        bool(row["after"] < 1 and row["after"] < row["before"])))
-    lines += [""] + [f"- {text}: {_verdict(ok)}" for text, ok in claims]
+    lines += [""] + [f"- {text}: {verdict(ok)}" for text, ok in claims]
     return "\n".join(lines)

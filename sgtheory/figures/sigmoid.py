@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.patches import Circle, FancyArrowPatch
 
-from sgtheory.figures.style import new_figure, panel_letter
+from sgtheory.figures.style import new_figure, panel_letter, verdict
 
 GREY = "#6e6e6e"
 YELLOWS = ("#f7cc6e", "#EBB400", "#b28912", "#7a5d0a")  # light to dark, one per β_SG (the paper's palette)
@@ -24,10 +24,6 @@ LANDSCAPE_CMAP = LinearSegmentedColormap.from_list("sg_grey", [(230 / 255,) * 3,
 # Closed-loop sums Σ_k t_k·SG(θ_k) without ds on the published loop (β = 10⁴, r = 1.8, N = 1500), as the
 # spec re-computes them from the authors' notebook (sgtheory spec §8).
 SPEC_LOOP_SUMS = {1.0: -5.52, 5.0: -79.5, 20.0: -163.3}
-
-
-def _verdict(ok: bool) -> str:
-    return f"**{'holds' if ok else 'fails'}**"
 
 
 def _colours(slopes) -> dict[float, str]:
@@ -183,16 +179,16 @@ def sigmoid_bias_report(table: pd.DataFrame) -> str:
                   "its minimum at w = 0.2 (β_SG = 15) and ≈ 0.009 (β_SG = 30); the smoothed β = 30 net at ≈ 0.029.",
                   ""]
         flipped = any(v > 0.5 for v in flips.values())
-        lines.append(f"- SGs flip the sign of the derivative where the true gradient is positive: {_verdict(flipped)} "
+        lines.append(f"- SGs flip the sign of the derivative where the true gradient is positive: {verdict(flipped)} "
                      f"(largest share of flipped points: {100 * max(flips.values()):.0f} %).")
         moved = scan.groupby("slope").first()
         step = (moved["scan_max"] - moved["scan_min"]) / (moved["scan_points"] - 1)
         differs = ((moved["argmin_integrated_sg"] - moved["argmin_output"]).abs() > 10 * step).all()
-        lines.append(f"- The integrated-SG minimum differs from the true one for every β_SG: {_verdict(differs)}.")
+        lines.append(f"- The integrated-SG minimum differs from the true one for every β_SG: {verdict(differs)}.")
         matched = [s for s in spec_argmin if s in moved.index]
         if matched:
             ok = all(abs(moved.loc[s, "argmin_integrated_sg"] - spec_argmin[s]) < 0.002 for s in matched)
-            lines.append(f"- Integrated-SG minima at the spec's values (±0.002): {_verdict(ok)}.")
+            lines.append(f"- Integrated-SG minima at the spec's values (±0.002): {verdict(ok)}.")
     if not land.empty:
         lines += ["", "| β | β_SG | SG at the arrow point | path dependence (max difference of the two orders) |",
                   "|---|---|---|---|"]
@@ -207,10 +203,10 @@ def sigmoid_bias_report(table: pd.DataFrame) -> str:
             useful = (surrogate[["arrow_sg_1", "arrow_sg_2"]].abs().max(axis=1) > 1e-4).all()
             lines.append("")
             lines.append(f"- SGs give a descent direction where the true gradient vanishes (|∇y| < 1e-12 at the "
-                         f"arrow point, |SG| > 1e-4): {_verdict(plateau and useful)}.")
+                         f"arrow point, |SG| > 1e-4): {verdict(plateau and useful)}.")
             path = surrogate["path_dependence"].min() > 5 * exact["path_dependence"].max()
             lines.append(f"- The integrated SG depends on the integration order for β_SG < β, far more than for "
-                         f"β_SG = β (whose residue is the grid's discretisation error): {_verdict(path)}.")
+                         f"β_SG = β (whose residue is the grid's discretisation error): {verdict(path)}.")
     return "\n".join(lines)
 
 
@@ -316,15 +312,15 @@ def not_gradients_report(table: pd.DataFrame) -> str:
             nonzero = (rows["loop_integral"].abs() > 100 * rows["exact_loop_integral"].abs().max()).all()
             growing = bool(np.all(np.diff(rows["loop_integral"].abs().to_numpy()) > 0))
             exact_zero = (rows["exact_loop_integral"].abs() < 1e-6).all()
-            lines.append(f"- ({d} directions) Closed-loop SG integral clearly non-zero: {_verdict(nonzero)}; growing "
-                         f"with β_SG: {_verdict(growing)}; exact-gradient integral ≈ 0 (< 1e-6): "
-                         f"{_verdict(exact_zero)}.")
+            lines.append(f"- ({d} directions) Closed-loop SG integral clearly non-zero: {verdict(nonzero)}; growing "
+                         f"with β_SG: {verdict(growing)}; exact-gradient integral ≈ 0 (< 1e-6): "
+                         f"{verdict(exact_zero)}.")
             if d == "published":
                 matched = [s for s in SPEC_LOOP_SUMS if s in rows.index]
                 if matched:
                     ok = all(abs(rows.loc[s, "loop_sum"] - SPEC_LOOP_SUMS[s]) < 0.01 * abs(SPEC_LOOP_SUMS[s]) + 0.05
                              for s in matched)
-                    lines.append(f"- Loop sums at the spec's re-computed values (1 % + 0.05): {_verdict(ok)}.")
+                    lines.append(f"- Loop sums at the spec's re-computed values (1 % + 0.05): {verdict(ok)}.")
     if not rnn.empty:
         lines += ["", "Recurrent networks (task loss of one fixed batch, loop in a random plane of all weights, "
                   "one loop per seed):", "",

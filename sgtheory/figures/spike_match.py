@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sgtheory.figures.style import new_figure, panel_letter
+from sgtheory.figures.style import new_figure, panel_letter, verdict
 
 DET, STOCH = "#008ca5", "#EBB400"  # the paper's colours
 COLOURS = {("superspike", "rule"): DET, ("stochastic", "rule"): STOCH, ("multilayerspiker", "rule"): "#7570b3",
@@ -27,10 +27,6 @@ REFERENCE = {"superspike": {"van_rossum": 0.11, "l2": 20.5, "rate_hidden": 25.0,
              "stochastic": {"van_rossum": 0.15, "l2": 23.5, "rate_hidden": 55.0, "rate_output": 270.0}}
 LABELS = {"superspike": "deterministic", "stochastic": "stochastic", "multilayerspiker": "MultilayerSpiker"}
 FINAL_FRACTION = 0.1  # "final" measures: mean over the last 10 % of epochs
-
-
-def _verdict(ok: bool) -> str:
-    return f"**{'holds' if ok else 'fails'}**"
 
 
 def conditions(table: pd.DataFrame) -> list[tuple[str, str]]:
@@ -240,16 +236,16 @@ def spike_match_report(table: pd.DataFrame) -> str:
             ok = finals[c]["van_rossum"] < 0.1 * start and abs(finals[c]["rate_output"] / target_rate - 1) < 0.2
             lines.append(f"- The {label(c)} network reproduces the target (van Rossum distance below 10 % of its "
                          f"start {start:.2f}, output rate within 20 % of the target's {target_rate:.0f} Hz): "
-                         f"{_verdict(ok)}.")
+                         f"{verdict(ok)}.")
     if det in conds and stoch in conds:
         keeps = finals[stoch]["bin_variability_hidden"] > 0.3
         lines.append(f"- The stochastic network keeps trial-to-trial variability after training (hidden var/mean "
-                     f"{finals[stoch]['bin_variability_hidden']:.2f} > 0.3; paper ≈ 0.59): {_verdict(keeps)}.")
+                     f"{finals[stoch]['bin_variability_hidden']:.2f} > 0.3; paper ≈ 0.59): {verdict(keeps)}.")
         more = finals[stoch]["rate_hidden"] > finals[det]["rate_hidden"]
         lines.append(f"- It fires more in the hidden layer ({finals[stoch]['rate_hidden']:.0f} vs "
-                     f"{finals[det]['rate_hidden']:.0f} Hz; paper ≈ 55 vs 25): {_verdict(more)}.")
+                     f"{finals[det]['rate_hidden']:.0f} Hz; paper ≈ 55 vs 25): {verdict(more)}.")
         higher = finals[stoch]["van_rossum"] > finals[det]["van_rossum"] and finals[stoch]["l2"] > finals[det]["l2"]
         lines.append(f"- Its final distances are higher (van Rossum {finals[stoch]['van_rossum']:.3f} vs "
                      f"{finals[det]['van_rossum']:.3f}, L2 {finals[stoch]['l2']:.1f} vs {finals[det]['l2']:.1f}; "
-                     f"paper 0.15 vs 0.11, 23.5 vs 20.3): {_verdict(higher)}.")
+                     f"paper 0.15 vs 0.11, 23.5 vs 20.3): {verdict(higher)}.")
     return "\n".join(lines)

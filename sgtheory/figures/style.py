@@ -33,6 +33,11 @@ def new_figure(width: float, height: float, ncols: int = 1, nrows: int = 1):
     return fig, axes.ravel()
 
 
+def verdict(ok: bool) -> str:
+    """A report claim's mark: **holds** or **fails**."""
+    return f"**{'holds' if ok else 'fails'}**"
+
+
 def panel_letter(ax, letter: str) -> None:
     ax.text(-0.18, 1.04, letter, transform=ax.transAxes, fontsize=10, fontweight="bold", va="bottom")
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sgtheory.figures.style import REFERENCE_GREY, new_figure, panel_letter
+from sgtheory.figures.style import REFERENCE_GREY, new_figure, panel_letter, verdict
 
 TEAL = "#008ca5"  # deterministic / SG (the paper's colour)
 YELLOW = "#EBB400"  # stochastic / derivative of the expected output
@@ -26,10 +26,6 @@ GAP_MIN = 0.05  # E[SG] vs ∇E[y]: a gap of at least this fraction of max|∇E[
 OUTPUT_TOL = 1e-12  # output-layer weights: |E[SG] - ∂E[y]/∂u| counted as "equal"
 Z_MAX = 4.5  # the sampled SG mean must lie within this many (exact) standard errors of E[SG]
 HIDDEN = ("w", "v1", "v2")  # parameters whose gradient passes through a stochastic hidden unit
-
-
-def _verdict(ok: bool) -> str:
-    return f"**{'holds' if ok else 'fails'}**"
 
 
 def _curve(run: pd.DataFrame, panel: str, quantity: str) -> pd.Series:
@@ -189,5 +185,5 @@ def theory_report(frame: pd.DataFrame) -> str:
     z = float(runs["mc_sg_max_z"].max())
     claims.append((f"the SG averaged over samples agrees with its exact expectation (max z = {z:.2f} ≤ {Z_MAX:g})",
                    z <= Z_MAX))
-    lines += [""] + [f"- {text}: {_verdict(ok)}" for text, ok in claims]
+    lines += [""] + [f"- {text}: {verdict(ok)}" for text, ok in claims]
     return "\n".join(lines)

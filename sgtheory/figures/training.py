@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sgtheory.figures.style import DARK2, REFERENCE_GREY, new_figure, panel_letter
+from sgtheory.figures.style import DARK2, REFERENCE_GREY, new_figure, panel_letter, verdict
 
 # Mean final test accuracy (%) without flossing, binary RNN, read off Engelken & Abbott's Fig. 2B
 # (digitized; flossing spec §8.2).
@@ -82,5 +82,5 @@ def training_report(table: pd.DataFrame) -> str:
         (f"without flossing the longest delay (d = {longest}) stays near chance: final accuracy ≤ 55 %",
          longest >= 18 and stats.loc[longest, "mean"] <= 55),
     ]
-    lines += [""] + [f"- {text}: **{'holds' if ok else 'fails'}**" for text, ok in claims]
+    lines += [""] + [f"- {text}: {verdict(ok)}" for text, ok in claims]
     return "\n".join(lines)
