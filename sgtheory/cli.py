@@ -18,10 +18,12 @@ from tqdm import tqdm
 
 from sgtheory import __version__
 from sgtheory.config import (
+    ClassifyConfig,
     ConfigError,
     ConservativeConfig,
     FlossConfig,
     LyapConfig,
+    RandmanConfig,
     SigmoidBiasConfig,
     SpikeMatchConfig,
     StochasticNeuronConfig,
@@ -30,6 +32,7 @@ from sgtheory.config import (
     field_help,
     load_config_file,
     parse_set,
+    resolve_experiment,
 )
 from sgtheory.results import FORMATS, ResultsError, check_output
 
@@ -42,15 +45,30 @@ def fail(message: str, code: int = EXIT_BAD_INPUT):
     sys.exit(code)
 
 
-def experiment_options(cls):
-    """One CLI option per config field (``input_scale`` -> ``--input-scale``), defaults shown in help."""
-    helps = field_help(cls)
-    hints = get_type_hints(cls)
+def experiment_options(*classes):
+    """One CLI option per config field (``input_scale`` -> ``--input-scale``) of the union of ``classes``, defaults
+    shown in help (a later class's own default, where it differs, after a semicolon, named by its OPTION_LABEL)."""
+    helps: dict[str, str] = {}
+    hints: dict[str, type] = {}
+    defaults: dict[str, list[str]] = {}
+    for cls in reversed(classes):
+        helps |= field_help(cls)
+        hints |= get_type_hints(cls)
+    fields = {}
+    for cls in classes:
+        for f in dataclasses.fields(cls):
+            if f.name == "seed" or f.default is None and f.name in fields:
+                continue
+            if f.name not in fields:
+                fields[f.name] = f
+                defaults[f.name] = [] if f.default is None else [str(f.default)]
+            elif f.default != fields[f.name].default:
+                defaults[f.name].append(f"{cls.OPTION_LABEL}: {f.default}")
 
     def decorate(command):
-        for f in reversed([f for f in dataclasses.fields(cls) if f.name != "seed"]):
+        for f in reversed(list(fields.values())):
             flag = "--" + f.name.replace("_", "-")
-            default = "" if f.default is None else f" [default: {f.default}]"
+            default = f" [default: {'; '.join(defaults[f.name])}]" if defaults[f.name] else ""
             text = f"{helps.get(f.name, '')}{default}".strip()
             if hints[f.name] is bool:
                 flag = f"{flag}/--no-{flag[2:]}"
@@ -63,19 +81,22 @@ def experiment_options(cls):
     return decorate
 
 
-def gather(experiment: str, config_file, profile, options: dict, sets) -> list:
-    """Resolve the run configs of a command invocation (raises ConfigError)."""
+def gather(experiment: str, config_file, profile, options: dict, sets) -> tuple[str, list]:
+    """Resolve the experiment (``train`` of a classification task is ``classify``) and the run configs of a command
+    invocation (raises ConfigError)."""
     overrides = load_config_file(config_file, profile, experiment) if config_file else {}
     if profile and not config_file:
         raise ConfigError("--profile needs --config FILE")
     overrides.update({k: v for k, v in options.items() if v is not None})
     overrides.update(parse_set(sets))
-    return expand(experiment, overrides)
+    experiment = resolve_experiment(experiment, overrides)
+    return experiment, expand(experiment, overrides)
 
 
 PROGRESS_UNITS = {"train": ("epochs", "epoch"), "floss": ("epochs", "flossing epoch"), "lyap": (None, "spectrum"),
                   "sigmoid-bias": (None, "condition"), "conservative-check": (None, "condition"),
-                  "stochastic-neuron": (None, "run"), "spike-match": ("epochs", "epoch")}
+                  "stochastic-neuron": (None, "run"), "spike-match": ("epochs", "epoch"),
+                  "randman": (None, "run"), "classify": ("epochs", "epoch")}
 
 
 def tqdm_progress(experiment: str):
@@ -89,8 +110,9 @@ def tqdm_progress(experiment: str):
         what = f"{cfg.model} " if hasattr(cfg, "model") else ""
         what += f"{cfg.method} {cfg.learning} " if experiment == "spike-match" else ""
         what += f"d={cfg.delay} " if experiment == "train" else ""
+        what += f"{cfg.task} {cfg.surrogate} " if experiment == "classify" else ""
         bar = tqdm(total=total, unit=unit, leave=True, dynamic_ncols=True, mininterval=0.1 if interactive else 30,
-                   desc=f"[{index + 1}/{n_groups}] {experiment} {what}x{len(group)} seeds")
+                   desc=f"[{index + 1}/{n_groups}] {experiment} {what}x{len(group)} runs")
 
         def update(step, metrics):
             bar.update(step - bar.n)
@@ -109,16 +131,17 @@ def cli():
     """Surrogate-gradient theory toolkit: train, analyse and plot (see README.md)."""
 
 
-def experiment_command(name: str, cls: type, default_out: str):
-    """A sweep command for experiment ``name``: options from the config dataclass ``cls``; the function it
+def experiment_command(name: str, classes: type | tuple[type, ...], default_out: str):
+    """A sweep command for experiment ``name``: options from the config dataclass(es) ``classes``; the function it
     decorates supplies the help text."""
+    classes = classes if isinstance(classes, tuple) else (classes,)
 
     def decorate(doc_function):
         @cli.command(name=name, help=doc_function.__doc__)
         @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config file.")
         @click.option("--profile", help="Profile inside the config file (e.g. quick, paper).")
         @click.option("--seeds", help="Seeds (realizations) to run, e.g. 0-8 or 0,3,5. [default: 0]")
-        @experiment_options(cls)
+        @experiment_options(*classes)
         @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
                       help="Override any config key (YAML value; a list makes a grid axis). Repeatable.")
         @click.option("--out", default=default_out, show_default=True, help="Output table (.parquet or .csv).")
@@ -130,14 +153,14 @@ def experiment_command(name: str, cls: type, default_out: str):
             if seeds is not None:
                 options["seeds"] = seeds
             try:
-                configs = gather(name, config_file, profile, options, sets)
+                experiment, configs = gather(name, config_file, profile, options, sets)
                 out, fmt = check_output(out, fmt)
             except (ConfigError, ResultsError) as err:
                 fail(str(err))
             if threads < 1:
                 fail(f"--threads={threads} must be >= 1")
             torch.set_num_threads(threads)
-            outcome = run_sweep(name, configs, out, fmt, progress_for=tqdm_progress(name))
+            outcome = run_sweep(experiment, configs, out, fmt, progress_for=tqdm_progress(experiment))
             click.echo(f"wrote {len(outcome.table)} rows of {len(configs)} runs to {out}"
                        + (f" ({outcome.skipped} runs were already complete)" if outcome.skipped else ""))
             if outcome.failures:
@@ -150,9 +173,9 @@ def experiment_command(name: str, cls: type, default_out: str):
     return decorate
 
 
-@experiment_command("train", TrainConfig, "results/train.parquet")
+@experiment_command("train", (TrainConfig, ClassifyConfig), "results/train.parquet")
 def train():
-    """Train tanh, binary or LIF RNNs on the delayed XOR or copy task, optionally with flossing.
+    """Train RNNs on the delayed XOR/copy task (optionally with flossing), or LIF classifiers on randman/digits.
 
     Seeds of one condition train together as one batched computation. Writes one row per
     (run, recorded epoch) with every condition and the measures epoch, loss, accuracy and
@@ -166,6 +189,19 @@ def train():
     than --floss-tol from --floss-target.
 
     Example: sgtheory train --task xor --delay 18 --seeds 0-8 --floss adaptive
+
+    \b
+    Classification (--task randman | digits | mnist | shd; Zenke & Vogels 2021): a feed-forward or --recurrent
+    network of --layers LIF layers of --hidden neurons (reset detached unless --diff-reset; recurrent gradients
+    propagated unless --no-recurrent-grad), readout potentials reduced by --readout, cross-entropy plus the
+    per-neuron lower bound (--lower-strength, --lower-threshold) and the per-layer upper bound (--upper-strength,
+    --upper-threshold, --upper-power) on spikes per input, Adam (--lr). --surrogate zero is the true gradient.
+    mnist/shd read your own files from --data-dir. Runs that differ only in seed, slope, lr or the regulariser
+    settings train together as one batched computation. Rows (experiment = classify) kind=epoch: loss,
+    train/valid/test_accuracy and hidden_spikes (per neuron per input) per epoch, with best_test_accuracy (at the
+    epoch of best validation accuracy) and final_test_accuracy; kind=spike: rasters of --raster-samples test inputs.
+
+    Example: sgtheory train --task randman --surrogate fast_sigmoid --slope 10 --lr 0.05 --epochs 30 --seeds 0-2
     """
 
 
@@ -263,6 +299,21 @@ def spike_match():
     """
 
 
+@experiment_command("randman", RandmanConfig, "results/randman.parquet")
+def randman():
+    """Illustrations of the random-manifold (Randman) data of Zenke & Vogels 2021 (nothing is trained).
+
+    Rows kind=manifold (panel, alpha, dim, manifold, sample, y0, y1, y2, ...: points of random manifolds in an
+    --embed-dimensional space): panel=smoothness has one D = 1 manifold per α of --alphas; panel=dimension has
+    --manifolds manifolds of smoothness --overlay-alpha for each D of --dims (manifold i seeded by
+    --manifold-seed + i). Rows kind=spike (example, label, time in ms, unit): --raster-examples examples per
+    class of a --raster-classes-class, --raster-units-unit spike-latency data set drawn with the run seed; every
+    unit fires once per example, within the first step_frac·steps ms.
+
+    Example: sgtheory randman --seeds 42 --out results/randman.parquet
+    """
+
+
 @cli.command()
 @click.argument("figure")
 @click.argument("tables", nargs=-1, required=True, type=click.Path(dir_okay=False))
@@ -272,7 +323,8 @@ def plot(figure, tables, out):
 
     Figures: training-curves (train), r1 and tanh-flossing (floss), r2 (train with --floss),
     reconcile (lyap), sigmoid-bias (sigmoid-bias: scan and landscape tables), not-gradients
-    (conservative-check), theory (stochastic-neuron), spike-match and spike-match-stats (spike-match).
+    (conservative-check), theory (stochastic-neuron), spike-match and spike-match-stats (spike-match),
+    randman (randman), sg-vs-true, shape-robustness, scale and activity (classify).
     """
     from sgtheory.figures import FIGURES, render
 

@@ -83,6 +83,10 @@ class RunConfig:
     def run_id(self) -> str:
         return stable_hash(self.to_dict())
 
+    def batch_key(self) -> str:
+        """Runs with equal keys train together as one batched computation (default: those differing by seed)."""
+        return self.condition_hash()
+
 
 @dataclasses.dataclass(frozen=True)
 class NetworkConfig(RunConfig):
@@ -460,6 +464,100 @@ class StochasticNeuronConfig(RunConfig):
             raise ConfigError(f"samples={self.samples} must be >= 2 (the SEM needs two samples)")
 
 
+CLASSIFY_TASKS = ("randman", "digits", "mnist", "shd")
+TRUE_GRADIENT = "zero"  # surrogate name of the true derivative of the step: h ≡ 0 (the paper's "True")
+READOUTS = ("max", "sum", "mean")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifyConfig(RunConfig):
+    """Spike-pattern classification with a feed-forward or recurrent LIF network (Zenke & Vogels 2021; robustness
+    spec §2–§5). The seed draws the data set, the weights and the minibatch order (separate streams)."""
+
+    task: str = "randman"  # randman (synthetic) | digits (scikit-learn 8x8, latency code) | mnist | shd (--data-dir)
+    data_dir: str = ""  # mnist/shd: folder with the user's files (never downloaded)
+    classes: int = 10  # randman: classes
+    units: int = 20  # randman: input units
+    manifold_dim: int = 1  # randman: manifold dimension D
+    alpha: float = 1.0  # randman: smoothness α of the manifolds
+    spectrum: str = "code"  # randman: code (the authors' released generator) | paper (k^-α as printed)
+    samples_per_class: int = 1000  # randman: samples per class (split 80/10/10 into train/valid/test)
+    spikes_per_unit: int = 1  # randman: spikes of every input unit per sample
+    steps: int = 100  # time steps T (Δt = dt ms)
+    step_frac: float = 0.5  # randman: spikes fall in the first step_frac·T steps
+    hidden: int = 100  # neurons per hidden layer
+    layers: int = 1  # hidden layers
+    recurrent: bool = False  # all-to-all recurrent weights V in every hidden layer
+    recurrent_grad: bool = True  # recurrent: gradients flow through V·S ("Prop"); off: detached ("Ctl")
+    diff_reset: bool = False  # back-propagate through the reset ("DR"); default: reset detached
+    readout: str = "max"  # logits = max | sum | mean over time of the readout potentials
+    surrogate: str = "fast_sigmoid"  # surrogate shape (fast_sigmoid = SuperSpike); zero = the true gradient h ≡ 0
+    slope: float = 10.0  # surrogate slope β (1/unit of U)
+    scale: str | None = None  # normalized (peak 1) | asymptotic (peak β·k(0)) | a peak value; default: the shape's own
+    lr: float = 0.05  # Adam learning rate η
+    adam_eps: float = 1e-8  # Adam ε
+    batch: int = 250  # minibatch size
+    epochs: int = 50  # passes over the training set
+    tau_mem: float = 10.0  # membrane time constant (ms)
+    tau_syn: float = 5.0  # synaptic time constant (ms), hidden and readout
+    tau_readout: float = 20.0  # readout membrane time constant (ms)
+    dt: float = 1.0  # time step (ms)
+    threshold: float = 1.0  # firing threshold ϑ
+    weight_scale: float = 1.0  # multiplier of the default init U(-1/√fan_in, 1/√fan_in)
+    lower_strength: float = 100.0  # λ_lower of the per-neuron lower bound on spikes per input
+    lower_threshold: float = 1e-3  # ν_lower (spikes per neuron per input)
+    upper_strength: float = 0.0  # λ_upper of the per-layer upper bound (0: off)
+    upper_threshold: float = 0.0  # ν_upper (mean spikes per neuron per input)
+    upper_power: int = 2  # exponent L of the upper bound (1 or 2)
+    raster_samples: int = 3  # test samples whose spikes (input and hidden) are stored after training
+    dtype: str = "float32"
+
+    OPTION_LABEL = "classification"  # class attribute: names this config's defaults in the shared train options
+    BATCHED = ("seed", "slope", "lr", "lower_strength", "lower_threshold", "upper_strength", "upper_threshold")
+    """Fields that may differ between grid cells that train together as one batched computation."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _choice("task", self.task, CLASSIFY_TASKS)
+        _choice("spectrum", self.spectrum, ("code", "paper"))
+        _choice("readout", self.readout, READOUTS)
+        _choice("surrogate", self.surrogate, (*SHAPES, TRUE_GRADIENT))
+        _choice("upper_power", self.upper_power, (1, 2))
+        _choice("dtype", self.dtype, DTYPES)
+        if self.surrogate != TRUE_GRADIENT:
+            try:
+                object.__setattr__(self, "scale", str(self.spike_surrogate().resolved_scale))
+            except ValueError as err:
+                raise ConfigError(str(err)) from None
+        if self.task in ("mnist", "shd") and not self.data_dir:
+            raise ConfigError(f"task={self.task} reads your own files: give --data-dir (nothing is downloaded)")
+        for name in ("classes", "units", "manifold_dim", "samples_per_class", "spikes_per_unit", "steps", "hidden",
+                     "layers", "batch", "epochs"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
+        if self.classes < 2:
+            raise ConfigError(f"classes={self.classes} must be >= 2")
+        if self.raster_samples < 0:
+            raise ConfigError(f"raster_samples={self.raster_samples} must be >= 0")
+        for name in ("alpha", "lr", "adam_eps", "tau_mem", "tau_syn", "tau_readout", "dt", "threshold",
+                     "weight_scale"):
+            _positive(name, getattr(self, name))
+        for name in ("lower_strength", "lower_threshold", "upper_strength", "upper_threshold"):
+            _positive(name, getattr(self, name), strict=False)
+        if not (0 < self.step_frac <= 1 and self.steps * self.step_frac >= 1):
+            raise ConfigError(f"step_frac={self.step_frac} must lie in (0, 1] with steps·step_frac >= 1")
+
+    def spike_surrogate(self) -> Surrogate:
+        return make_surrogate(self.surrogate, self.slope, parse_scale(self.scale))
+
+    def batch_key(self) -> str:
+        """Runs with equal keys can train together (they differ only in ``BATCHED`` fields)."""
+        d = self.to_dict()
+        for name in self.BATCHED:
+            d.pop(name)
+        return stable_hash(d)
+
+
 SPIKE_MATCH_METHODS = ("superspike", "stochastic", "multilayerspiker")
 LEARNING_RULES = ("rule", "bptt")
 
@@ -548,10 +646,87 @@ class SpikeMatchConfig(RunConfig):
             raise ConfigError(f"raster_trials={self.raster_trials} exceeds trials={self.trials}")
 
 
+def _number_list(name: str, value: str, kind: type) -> tuple:
+    """``"3,2,1,0.5"`` -> (3.0, 2.0, 1.0, 0.5): a non-empty list of positive finite numbers of type ``kind``."""
+    try:
+        numbers = tuple(kind(part) for part in value.split(","))
+    except (TypeError, ValueError):
+        numbers = ()
+    if not numbers or not all(math.isfinite(n) and n > 0 for n in numbers):
+        raise ConfigError(f"{name}={value!r} must be a comma-separated list of positive "
+                          f"{'integers' if kind is int else 'numbers'}, e.g. {'1,2' if kind is int else '3,2,1,0.5'}")
+    return numbers
+
+
+@dataclasses.dataclass(frozen=True)
+class RandmanConfig(RunConfig):
+    """Illustrations of the random-manifold (Randman) data (Zenke & Vogels 2021; robustness spec §2.3): manifolds
+    of several smoothness values, overlaid manifolds of dimension D, and spike rasters of a small data set. The
+    manifolds are seeded by ``manifold_seed`` (manifold i by manifold_seed + i); the raster data set by ``seed``."""
+
+    spectrum: str = "code"  # code (the authors' released generator) | paper (k^-α as printed)
+    embed: int = 3  # embedding dimension M of the illustrated manifolds (the figure draws the first three)
+    samples: int = 1000  # points x ~ U([0,1]^D) per illustrated manifold
+    alphas: str = "3,2,1,0.5"  # smoothness panel: one D = 1 manifold per α (comma-separated)
+    manifold_seed: int = 13  # seed of the first manifold; overlaid manifold i uses manifold_seed + i
+    overlay_alpha: float = 3.0  # dimension panel: smoothness α of the overlaid manifolds
+    dims: str = "1,2"  # dimension panel: intrinsic dimensions D (one row each, comma-separated)
+    manifolds: int = 4  # dimension panel: n = 1..manifolds overlaid manifolds
+    raster_classes: int = 2  # rasters: classes of the example data set
+    raster_units: int = 30  # rasters: input units
+    raster_dim: int = 1  # rasters: manifold dimension D
+    raster_alpha: float = 1.0  # rasters: smoothness α (the paper's task value)
+    raster_samples: int = 1000  # rasters: samples per class (the per-class min-max standardisation runs over them)
+    raster_examples: int = 5  # rasters: examples stored per class
+    steps: int = 100  # time steps T of an input (Δt = 1 ms)
+    step_frac: float = 0.5  # spikes fall in the first step_frac·T ms
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _choice("spectrum", self.spectrum, ("code", "paper"))
+        object.__setattr__(self, "alphas", ",".join(f"{a:g}" for a in _number_list("alphas", self.alphas, float)))
+        object.__setattr__(self, "dims", ",".join(str(d) for d in _number_list("dims", self.dims, int)))
+        if self.embed < 3:
+            raise ConfigError(f"embed={self.embed} must be >= 3 (the figure draws three embedding coordinates)")
+        for name in ("samples", "manifolds", "raster_classes", "raster_units", "raster_dim", "raster_samples",
+                     "raster_examples", "steps"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
+        if self.manifold_seed < 0:
+            raise ConfigError(f"manifold_seed={self.manifold_seed} must be >= 0")
+        for name in ("overlay_alpha", "raster_alpha"):
+            _positive(name, getattr(self, name))
+        if self.raster_examples > self.raster_samples:
+            raise ConfigError(f"raster_examples={self.raster_examples} exceeds raster_samples={self.raster_samples}")
+        if not (0 < self.step_frac <= 1 and self.steps * self.step_frac >= 1):
+            raise ConfigError(f"step_frac={self.step_frac} must lie in (0, 1] with steps·step_frac >= 1")
+
+    @property
+    def alpha_values(self) -> tuple[float, ...]:
+        return _number_list("alphas", self.alphas, float)
+
+    @property
+    def dim_values(self) -> tuple[int, ...]:
+        return _number_list("dims", self.dims, int)
+
+
 EXPERIMENTS: dict[str, type] = {"train": TrainConfig, "floss": FlossConfig, "lyap": LyapConfig,
                "sigmoid-bias": SigmoidBiasConfig, "conservative-check": ConservativeConfig,
-               "stochastic-neuron": StochasticNeuronConfig, "spike-match": SpikeMatchConfig}
+               "stochastic-neuron": StochasticNeuronConfig, "spike-match": SpikeMatchConfig,
+               "randman": RandmanConfig, "classify": ClassifyConfig}
 RESERVED_KEYS = ("seeds", "profiles", "experiment")
+
+
+def resolve_experiment(experiment: str, overrides: Mapping[str, Any]) -> str:
+    """``train`` with a classification task (randman, digits, mnist, shd) is the ``classify`` experiment."""
+    if experiment != "train" or "task" not in overrides:
+        return experiment
+    tasks = overrides["task"] if isinstance(overrides["task"], list) else [overrides["task"]]
+    kinds = {task in CLASSIFY_TASKS for task in tasks}
+    if len(kinds) > 1:
+        raise ConfigError(f"task={overrides['task']!r} mixes RNN tasks ({', '.join(TASKS)}) with classification "
+                          f"tasks ({', '.join(CLASSIFY_TASKS)}); run them as separate sweeps")
+    return "classify" if kinds == {True} else experiment
 
 
 def stable_hash(d: Mapping[str, Any]) -> str:
@@ -635,7 +810,7 @@ def load_config_file(path: str | Path, profile: str | None, experiment: str) -> 
         raise ConfigError(f"config file {path} is for '{data['experiment']}', not '{experiment}'")
     profiles = data.pop("profiles", {}) or {}
     data.pop("experiment", None)
-    cls = EXPERIMENTS[experiment]
+    cls = EXPERIMENTS[resolve_experiment(experiment, {**data, **(profiles.get(profile) or {})})]
     check_keys(cls, data, str(path))
     if profile is not None:
         if profile not in profiles:

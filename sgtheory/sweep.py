@@ -1,6 +1,7 @@
 """Run a sweep: expanded run configs -> batched groups -> one shard per run -> collected table.
 
-Runs that differ only in their seed form a group and execute as one batched computation. Runs whose
+Runs with equal ``batch_key`` (by default: those that differ only in their seed) form a group and execute as one
+batched computation. Runs whose
 shard is already complete are skipped, so an interrupted sweep resumes where it stopped.
 """
 
@@ -11,13 +12,24 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sgtheory.experiments import conservative, lyapunov, sigmoid, spike_match, stochastic, train
+from sgtheory.experiments import (
+    classify,
+    conservative,
+    lyapunov,
+    randman_illustration,
+    sigmoid,
+    spike_match,
+    stochastic,
+    train,
+)
 from sgtheory.results import ShardStore, tidy
 
 # experiment name -> function(configs, progress) -> RunResults
 RUNNERS = {"train": train.train, "lyap": lyapunov.lyap, "floss": lyapunov.floss,
            "sigmoid-bias": sigmoid.sigmoid_bias, "conservative-check": conservative.conservative_check,
-           "stochastic-neuron": stochastic.stochastic_neuron, "spike-match": spike_match.spike_match}
+           "stochastic-neuron": stochastic.stochastic_neuron, "spike-match": spike_match.spike_match,
+           "classify": classify.classify,
+           "randman": randman_illustration.randman_illustration}
 
 
 @dataclass
@@ -27,12 +39,15 @@ class SweepOutcome:
     failures: dict[str, str]  # run_id -> message, for runs that stopped early (now or before)
 
 
+MAX_GROUP = 16  # most runs batched into one computation (bounds memory and the work lost to an interrupt)
+
+
 def groups_by_condition(configs: Sequence) -> list[list]:
-    """Runs grouped by condition hash (groups in order of first appearance)."""
+    """Runs grouped by ``batch_key`` (groups in order of first appearance), at most ``MAX_GROUP`` per group."""
     groups: dict[str, list] = {}
     for config in configs:
-        groups.setdefault(config.condition_hash(), []).append(config)
-    return list(groups.values())
+        groups.setdefault(config.batch_key(), []).append(config)
+    return [group[i:i + MAX_GROUP] for group in groups.values() for i in range(0, len(group), MAX_GROUP)]
 
 
 def run_sweep(

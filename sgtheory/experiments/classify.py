@@ -1,0 +1,234 @@
+"""Training LIF classifiers on spike-pattern data sets (Zenke & Vogels 2021; robustness spec §2–§5).
+
+Per epoch every cell sees the whole training set in minibatches of its own seeded order; the loss is the
+cross-entropy of the readout logits plus the activity regularisers of every hidden layer, minimised with Adam.
+After each epoch the validation and test sets are evaluated. The reported accuracy is the test accuracy at the
+epoch of best validation accuracy (decision); the final one is kept too.
+
+Runs that differ only in ``ClassifyConfig.BATCHED`` fields (seed, slope, lr, regulariser settings) train together:
+every parameter has a leading cell dimension, the loss is the sum of the per-cell losses and Adam is elementwise,
+so each cell follows the trajectory it would follow alone (to the rounding of the batched matrix products).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from sgtheory.config import TRUE_GRADIENT, ClassifyConfig
+from sgtheory.experiments.train import DTYPES, Progress, RunResult
+from sgtheory.functional.surrogate import SHAPES
+from sgtheory.models.classifier import (
+    Adam,
+    Classifier,
+    LIFLayer,
+    init_weight,
+    lower_bound_loss,
+    readout_kernel,
+    reuse_large_allocations,
+    upper_bound_loss,
+)
+from sgtheory.seeding import stream
+
+Splits = dict[str, tuple[torch.Tensor, torch.Tensor]]
+DATA_FIELDS = ("task", "data_dir", "classes", "units", "manifold_dim", "alpha", "spectrum", "samples_per_class",
+               "spikes_per_unit", "steps", "step_frac", "seed")
+
+
+def load_data(cfg: ClassifyConfig) -> Splits:
+    """The train/valid/test splits of ``cfg.task`` as uint8 spike counts (samples, T, units) and int64 labels."""
+    if cfg.task == "randman":
+        from sgtheory.tasks.randman import randman_dataset
+
+        data = randman_dataset(cfg.seed, cfg.classes, cfg.units, cfg.manifold_dim, cfg.alpha, cfg.samples_per_class,
+                               cfg.spikes_per_unit, cfg.steps, cfg.step_frac, spectrum=cfg.spectrum)
+    elif cfg.task == "digits":
+        from sgtheory.tasks.digits import digits_dataset
+
+        data = digits_dataset(cfg.seed, steps=cfg.steps)
+    elif cfg.task == "mnist":
+        from sgtheory.tasks.digits import mnist_dataset
+
+        data = mnist_dataset(cfg.data_dir, cfg.seed, steps=cfg.steps)
+    else:
+        from sgtheory.tasks.shd import shd_dataset
+
+        data = shd_dataset(cfg.data_dir, cfg.seed, steps=cfg.steps)
+    return {name: (x.to(torch.uint8), y) for name, (x, y) in data.items()}
+
+
+class CellData:
+    """The data of G cells: one shared set when every cell has the same data (then inputs broadcast, shape (1, …))."""
+
+    def __init__(self, configs: Sequence[ClassifyConfig], dtype: torch.dtype):
+        cache: dict[tuple, Splits] = {}
+        keys = [tuple(getattr(c, f) for f in DATA_FIELDS) for c in configs]
+        for key, cfg in zip(keys, configs, strict=True):
+            if key not in cache:
+                cache[key] = load_data(cfg)
+        self.sets = [cache[k] for k in keys]
+        self.shared = len(cache) == 1
+        self.dtype = dtype
+        first = self.sets[0]
+        self.units = first["train"][0].shape[-1]
+        self.classes = int(max(y.max() for _, y in first.values())) + 1
+
+    def size(self, split: str) -> int:
+        return len(self.sets[0][split][1])
+
+    def batch(self, split: str, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inputs (G or 1, b, T, U) and labels (G or 1, b) at ``index`` (G, b); one set when shared and equal."""
+        if self.shared and bool((index == index[0]).all()):
+            x, y = self.sets[0][split]
+            return x[index[0]].unsqueeze(0).to(self.dtype), y[index[0]].unsqueeze(0)
+        xs = [s[split][0][i] for s, i in zip(self.sets, index, strict=True)]
+        ys = [s[split][1][i] for s, i in zip(self.sets, index, strict=True)]
+        return torch.stack(xs).to(self.dtype), torch.stack(ys)
+
+
+def surrogate_derivative(configs: Sequence[ClassifyConfig], dtype: torch.dtype):
+    """h(x) for x (G, B, H) with every cell's own slope and peak; h ≡ 0 for the true gradient."""
+    cfg = configs[0]
+    if cfg.surrogate == TRUE_GRADIENT:
+        return torch.zeros_like
+    shape = SHAPES[cfg.surrogate]
+    factor = torch.tensor([c.spike_surrogate().peak / shape.k0 for c in configs], dtype=dtype).view(-1, 1, 1)
+    beta = torch.tensor([c.slope if shape.uses_slope else 1.0 for c in configs], dtype=dtype).view(-1, 1, 1)
+    return lambda x: factor * shape.k(beta * x)
+
+
+def build_classifier(configs: Sequence[ClassifyConfig], units: int, classes: int) -> Classifier:
+    """One network per cell, weights from the cell's seed (stream "net", index = layer)."""
+    cfg = configs[0]
+    dtype = DTYPES[cfg.dtype]
+    sizes = [units] + [cfg.hidden] * cfg.layers + [classes]
+
+    def stacked(fan_out, fan_in, index):
+        return torch.stack([init_weight(fan_out, fan_in, stream(c.seed, "net", index), c.weight_scale, dtype)
+                            for c in configs]).requires_grad_()
+
+    weights = [stacked(sizes[i + 1], sizes[i], i) for i in range(len(sizes) - 1)]
+    recurrent = [stacked(cfg.hidden, cfg.hidden, 100 + i) for i in range(cfg.layers)] if cfg.recurrent else []
+    layer = LIFLayer(surrogate_derivative(configs, dtype), math.exp(-cfg.dt / cfg.tau_mem),
+                     math.exp(-cfg.dt / cfg.tau_syn), cfg.threshold, cfg.diff_reset, cfg.recurrent_grad)
+    kernel = readout_kernel(cfg.steps, math.exp(-cfg.dt / cfg.tau_syn), math.exp(-cfg.dt / cfg.tau_readout), dtype)
+    return Classifier(weights, recurrent, layer, kernel, cfg.readout)
+
+
+def _cell_tensor(configs, name: str, dtype) -> torch.Tensor:
+    return torch.tensor([getattr(c, name) for c in configs], dtype=dtype)
+
+
+def loss_terms(model: Classifier, configs, x, y) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+    """Per-cell loss (G,) = mean cross-entropy + regularisers, predictions (G, b) and the hidden spikes."""
+    dtype = model.kernel.dtype
+    logits, hidden = model(x)
+    G, b, K = logits.shape
+    ce = F.cross_entropy(logits.reshape(G * b, K), y.expand(G, b).reshape(-1), reduction="none").view(G, b).mean(1)
+    lower = [_cell_tensor(configs, n, dtype) for n in ("lower_strength", "lower_threshold")]
+    upper = [_cell_tensor(configs, n, dtype) for n in ("upper_strength", "upper_threshold")]
+    power = configs[0].upper_power
+    reg = sum(lower_bound_loss(s.sum(2), *lower) + upper_bound_loss(s.sum(2), *upper, power) for s in hidden)
+    return ce + reg, logits.argmax(-1), hidden
+
+
+@torch.no_grad()
+def evaluate(model: Classifier, data: CellData, split: str, G: int, chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cell accuracy and mean spikes per hidden neuron per input on ``split``."""
+    n = data.size(split)
+    correct = torch.zeros(G)
+    spikes = torch.zeros(G)
+    for lo in range(0, n, chunk):
+        index = torch.arange(lo, min(lo + chunk, n)).expand(G, -1)
+        x, y = data.batch(split, index)
+        logits, hidden = model(x)
+        correct += (logits.argmax(-1) == y).sum(1).float()
+        spikes += sum(s.sum(dim=(1, 2)).mean(-1).float() for s in hidden) / len(hidden)
+    return (correct / n).numpy(), (spikes / n).numpy()
+
+
+def raster_rows(model: Classifier, data: CellData, G: int, samples: int, dt: float) -> list[list[dict]]:
+    """Spike rows (layer, sample, label, time in ms, neuron) of the first ``samples`` test inputs, per cell."""
+    samples = min(samples, data.size("test"))
+    out: list[list[dict]] = [[] for _ in range(G)]
+    if samples == 0:
+        return out
+    with torch.no_grad():
+        x, y = data.batch("test", torch.arange(samples).expand(G, -1))
+        layers = {"input": x.expand(G, *x.shape[1:])}
+        layers |= {f"hidden{i + 1}": s for i, s in enumerate(model.hidden_spikes(x))}
+    labels = y.expand(G, -1)
+    for name, spikes in layers.items():
+        for g, sample, step, neuron in torch.nonzero(spikes).tolist():
+            out[g].append({"kind": "spike", "layer": name, "sample": sample, "label": int(labels[g, sample]),
+                           "time": step * dt, "neuron": neuron})
+    return out
+
+
+def summarise(rows: list[dict]) -> dict[str, float]:
+    """Best-validation epoch (ties: the earliest, epoch 0 excluded unless alone) and its test accuracy."""
+    trained = [r for r in rows if r["epoch"] > 0] or rows
+    best = max(trained, key=lambda r: (r["valid_accuracy"], -r["epoch"]))
+    return {"best_epoch": best["epoch"], "best_valid_accuracy": best["valid_accuracy"],
+            "best_test_accuracy": best["test_accuracy"], "best_hidden_spikes": best["hidden_spikes"],
+            "final_test_accuracy": rows[-1]["test_accuracy"]}
+
+
+def classify(configs: Sequence[ClassifyConfig], progress: Progress | None = None) -> list[RunResult]:
+    """Train the cells ``configs`` (equal ``batch_key``) together; one RunResult per cell."""
+    cfg = configs[0]
+    if any(c.batch_key() != cfg.batch_key() for c in configs):
+        raise ValueError("configs trained together must differ only in ClassifyConfig.BATCHED fields")
+    dtype = DTYPES[cfg.dtype]
+    G = len(configs)
+    reuse_large_allocations()
+    data = CellData(configs, dtype)
+    model = build_classifier(configs, data.units, data.classes)
+    optimizer = Adam(model.parameters, _cell_tensor(configs, "lr", dtype), eps=cfg.adam_eps)
+    results = [RunResult(c, []) for c in configs]
+    alive = torch.ones(G, dtype=torch.bool)
+    n_train = data.size("train")
+
+    def record(epoch: int, loss, train_acc) -> None:
+        valid, spikes = evaluate(model, data, "valid", G, cfg.batch)
+        test, _ = evaluate(model, data, "test", G, cfg.batch)
+        for g in torch.nonzero(alive).flatten().tolist():
+            results[g].rows.append({"kind": "epoch", "epoch": epoch, "loss": loss[g], "train_accuracy": train_acc[g],
+                                    "valid_accuracy": float(valid[g]), "test_accuracy": float(test[g]),
+                                    "hidden_spikes": float(spikes[g])})
+        return valid
+
+    record(0, [math.nan] * G, [math.nan] * G)
+    for epoch in range(1, cfg.epochs + 1):
+        order = torch.stack([torch.randperm(n_train, generator=stream(c.seed, "batches", epoch)) for c in configs])
+        loss_sum = torch.zeros(G, dtype=torch.float64)
+        correct = torch.zeros(G)
+        for lo in range(0, n_train, cfg.batch):
+            index = order[:, lo:lo + cfg.batch]
+            x, y = data.batch("train", index)
+            loss, predicted, _ = loss_terms(model, configs, x, y)
+            for p in model.parameters:
+                p.grad = None
+            loss.sum().backward()
+            finite = torch.isfinite(loss.detach())
+            for p in model.parameters:
+                finite &= torch.isfinite(p.grad.flatten(1)).all(dim=1)
+            for g in torch.nonzero(alive & ~finite).flatten().tolist():
+                results[g].error = f"non-finite loss or gradient in epoch {epoch}; the run stopped there"
+            alive &= finite
+            optimizer.step(alive)
+            loss_sum += loss.detach().double() * index.shape[1]
+            correct += (predicted == y).sum(1).float()
+        if not alive.any():
+            break
+        valid = record(epoch, (loss_sum / n_train).tolist(), (correct / n_train).tolist())
+        if progress is not None:
+            progress(epoch, {"valid_acc": float(valid[alive.numpy()].mean())})
+    for result, rasters in zip(results, raster_rows(model, data, G, cfg.raster_samples, cfg.dt), strict=True):
+        summary = summarise(result.rows)
+        result.rows = [r | summary for r in result.rows] + (rasters if result.error is None else [])
+    return results
