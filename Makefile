@@ -9,8 +9,9 @@ FIGDIR := $(if $(filter quick,$(PROFILE)),figures,figures/$(PROFILE))
 
 FLOSSING_FIGURES := r1-reconcile r1 r2 r2-schedules lif-r1 lif-r2 gf-tanh
 SG_THEORY_FIGURES := theory sigmoid-bias not-gradients spike-match
+ROBUSTNESS_FIGURES := randman sg-vs-true shape-robustness scale activity
 
-.PHONY: setup test lint all train-baseline $(FLOSSING_FIGURES) $(SG_THEORY_FIGURES) bench clean
+.PHONY: setup test lint all train-baseline $(FLOSSING_FIGURES) $(SG_THEORY_FIGURES) $(ROBUSTNESS_FIGURES) bench clean
 
 setup: $(VENV)/.installed
 
@@ -25,7 +26,7 @@ lint: setup
 test: setup lint
 	$(BIN)/python -m pytest
 
-all: train-baseline $(FLOSSING_FIGURES) $(SG_THEORY_FIGURES)
+all: train-baseline $(FLOSSING_FIGURES) $(SG_THEORY_FIGURES) $(ROBUSTNESS_FIGURES)
 	$(SG) report $(FIGDIR)
 
 # Each figure: run the experiment (resumes finished runs), then draw it.
@@ -99,6 +100,31 @@ spike-match: setup
 		--out $(RESULTS)/$(SM)_bptt.parquet
 	$(SG) plot spike-match $(RESULTS)/$(SM).parquet $(RESULTS)/$(SM)_bptt.parquet --out $(FIGDIR)/$(SM).png
 	$(SG) plot spike-match-stats $(RESULTS)/$(SM).parquet $(RESULTS)/$(SM)_bptt.parquet --out $(FIGDIR)/$(SM)_stats.png
+
+# Zenke & Vogels: robustness of SG learning (randman illustration, SG vs true gradient, surrogate shape, scale,
+# activity). `sgtheory train --task randman` is the classify experiment; each figure combines its tables.
+randman: setup
+	$(SG) randman --out $(RESULTS)/randman.parquet
+	$(SG) plot randman $(RESULTS)/randman.parquet --out $(FIGDIR)/randman.png
+
+sg-vs-true: setup
+	$(SG) train --config configs/sg_vs_true.yaml --profile $(PROFILE) --out $(RESULTS)/sg_vs_true.parquet
+	$(SG) plot sg-vs-true $(RESULTS)/sg_vs_true.parquet --out $(FIGDIR)/sg_vs_true.png
+
+shape-robustness: setup
+	$(SG) train --config configs/shapes.yaml --profile $(PROFILE) --out $(RESULTS)/shapes.parquet
+	$(SG) train --config configs/shapes_constant.yaml --profile $(PROFILE) --out $(RESULTS)/shapes_constant.parquet
+	$(SG) plot shape-robustness $(RESULTS)/shapes.parquet $(RESULTS)/shapes_constant.parquet \
+		--out $(FIGDIR)/shape_robustness.png
+
+scale: setup
+	$(SG) train --config configs/scale.yaml --profile $(PROFILE) --out $(RESULTS)/scale.parquet
+	$(SG) train --config configs/scale_recurrent.yaml --profile $(PROFILE) --out $(RESULTS)/scale_recurrent.parquet
+	$(SG) plot scale $(RESULTS)/scale.parquet $(RESULTS)/scale_recurrent.parquet --out $(FIGDIR)/scale.png
+
+activity: setup
+	$(SG) train --config configs/activity.yaml --profile $(PROFILE) --out $(RESULTS)/activity.parquet
+	$(SG) plot activity $(RESULTS)/activity.parquet --out $(FIGDIR)/activity.png
 
 bench: setup
 	$(BIN)/python benchmarks/bench_train.py --epochs 20 --out benchmarks/out/bench_train.json

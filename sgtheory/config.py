@@ -513,7 +513,8 @@ class ClassifyConfig(RunConfig):
     dtype: str = "float32"
 
     OPTION_LABEL = "classification"  # class attribute: names this config's defaults in the shared train options
-    BATCHED = ("seed", "slope", "lr", "lower_strength", "lower_threshold", "upper_strength", "upper_threshold")
+    BATCHED = ("seed", "slope", "lr", "lower_strength", "lower_threshold", "upper_strength", "upper_threshold",
+               "upper_power")
     """Fields that may differ between grid cells that train together as one batched computation."""
 
     def __post_init__(self) -> None:

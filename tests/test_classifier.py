@@ -134,7 +134,11 @@ def test_explicit_backward_equals_autograd_of_the_equations(diff_reset, recurren
 
 
 def _smooth_pair(beta=3.0):
-    return (lambda x: torch.sigmoid(beta * x)), (lambda x: beta * torch.sigmoid(beta * x) * (1 - torch.sigmoid(beta * x)))
+    def derivative(x):
+        s = torch.sigmoid(beta * x)
+        return beta * s * (1 - s)
+
+    return (lambda x: torch.sigmoid(beta * x)), derivative
 
 
 @pytest.mark.parametrize("diff_reset", [True, False])
@@ -175,9 +179,9 @@ def test_lower_bound_is_zero_when_every_neuron_spikes_and_penalises_silence():
 def test_upper_bound_acts_on_the_layer_mean_count_with_exponent_L():
     counts = torch.tensor([[[1.0, 3.0], [0.0, 1.0]]])  # layer means 2 and 0.5
     one = torch.ones(1)
-    assert upper_bound_loss(counts, one, 2.0 * one, 2).item() == 0.0
-    assert upper_bound_loss(counts, one, 1.0 * one, 2).item() == pytest.approx((1.0**2 + 0.0) / 2)
-    assert upper_bound_loss(counts, 3 * one, 0.5 * one, 1).item() == pytest.approx(3 * 1.5 / 2)
+    assert upper_bound_loss(counts, one, 2.0 * one, 2 * one).item() == 0.0
+    assert upper_bound_loss(counts, one, 1.0 * one, 2 * one).item() == pytest.approx((1.0**2 + 0.0) / 2)
+    assert upper_bound_loss(counts, 3 * one, 0.5 * one, one).item() == pytest.approx(3 * 1.5 / 2)
 
 
 # --------------------------------------------------------------------------- training

@@ -1,7 +1,15 @@
 import pytest
 import yaml
 
-from sgtheory.config import ConfigError, TrainConfig, expand, load_config_file, parse_seeds, parse_set
+from sgtheory.config import (
+    ConfigError,
+    TrainConfig,
+    expand,
+    load_config_file,
+    parse_seeds,
+    parse_set,
+    resolve_experiment,
+)
 
 
 @pytest.mark.parametrize(
@@ -122,4 +130,5 @@ def test_shipped_configs_expand(tmp_path):
     for path in Path(__file__).parents[1].glob("configs/*.yaml"):
         experiment = yaml.safe_load(path.read_text())["experiment"]
         for profile in ("quick", "paper"):
-            assert expand(experiment, load_config_file(path, profile, experiment))
+            overrides = load_config_file(path, profile, experiment)
+            assert expand(resolve_experiment(experiment, overrides), overrides)

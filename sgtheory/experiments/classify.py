@@ -130,9 +130,8 @@ def loss_terms(model: Classifier, configs, x, y) -> tuple[torch.Tensor, torch.Te
     G, b, K = logits.shape
     ce = F.cross_entropy(logits.reshape(G * b, K), y.expand(G, b).reshape(-1), reduction="none").view(G, b).mean(1)
     lower = [_cell_tensor(configs, n, dtype) for n in ("lower_strength", "lower_threshold")]
-    upper = [_cell_tensor(configs, n, dtype) for n in ("upper_strength", "upper_threshold")]
-    power = configs[0].upper_power
-    reg = sum(lower_bound_loss(s.sum(2), *lower) + upper_bound_loss(s.sum(2), *upper, power) for s in hidden)
+    upper = [_cell_tensor(configs, n, dtype) for n in ("upper_strength", "upper_threshold", "upper_power")]
+    reg = sum(lower_bound_loss(s.sum(2), *lower) + upper_bound_loss(s.sum(2), *upper) for s in hidden)
     return ce + reg, logits.argmax(-1), hidden
 
 

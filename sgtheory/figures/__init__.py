@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from sgtheory.figures import flossing, sigmoid, spike_match, theory
+from sgtheory.figures import flossing, robustness, sigmoid, spike_match, theory
 from sgtheory.figures.style import RC, save
 from sgtheory.figures.training import training_curves, training_report
 from sgtheory.results import read_table
@@ -23,6 +23,11 @@ FIGURES = {
     "theory": theory.theory_figure,
     "spike-match": spike_match.spike_match_figure,
     "spike-match-stats": spike_match.spike_match_stats_figure,
+    "randman": robustness.randman_figure,
+    "sg-vs-true": robustness.sg_vs_true_figure,
+    "shape-robustness": robustness.shape_robustness_figure,
+    "scale": robustness.scale_figure,
+    "activity": robustness.activity_figure,
 }
 REPORTS = {  # figure -> markdown section (paper vs ours, claims)
     "training-curves": training_report,
@@ -34,6 +39,11 @@ REPORTS = {  # figure -> markdown section (paper vs ours, claims)
     "not-gradients": sigmoid.not_gradients_report,
     "theory": theory.theory_report,
     "spike-match": spike_match.spike_match_report,
+    "randman": robustness.randman_report,
+    "sg-vs-true": robustness.sg_vs_true_report,
+    "shape-robustness": robustness.shape_robustness_report,
+    "scale": robustness.scale_report,
+    "activity": robustness.activity_report,
 }
 
 

@@ -215,10 +215,11 @@ def lower_bound_loss(counts: Tensor, strength: Tensor, threshold: Tensor) -> Ten
     return strength * torch.relu(threshold[:, None, None] - counts).pow(2).sum(dim=(1, 2)) / (B * N)
 
 
-def upper_bound_loss(counts: Tensor, strength: Tensor, threshold: Tensor, power: int) -> Tensor:
-    """Per-layer upper bound (G,): λ/B Σ_μ [(1/N) Σ_i ζ_i^μ − ν]_+^L on the population-mean count per input."""
+def upper_bound_loss(counts: Tensor, strength: Tensor, threshold: Tensor, power: Tensor) -> Tensor:
+    """Per-layer upper bound (G,): λ/B Σ_μ [(1/N) Σ_i ζ_i^μ − ν]_+^L on the population-mean count per input
+    (``strength``, ``threshold`` and the exponent ``power`` per cell, shape (G,))."""
     excess = torch.relu(counts.mean(dim=2) - threshold[:, None])
-    return strength * excess.pow(power).mean(dim=1)
+    return strength * excess.pow(power[:, None]).mean(dim=1)
 
 
 class Adam:
