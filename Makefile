@@ -104,7 +104,7 @@ spike-match: setup
 # Zenke & Vogels: robustness of SG learning (randman illustration, SG vs true gradient, surrogate shape, scale,
 # activity). `sgtheory train --task randman` is the classify experiment; each figure combines its tables.
 randman: setup
-	$(SG) randman --out $(RESULTS)/randman.parquet
+	$(SG) randman --seeds 42 --out $(RESULTS)/randman.parquet
 	$(SG) plot randman $(RESULTS)/randman.parquet --out $(FIGDIR)/randman.png
 
 sg-vs-true: setup
