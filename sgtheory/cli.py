@@ -35,6 +35,7 @@ from sgtheory.config import (
     resolve_experiment,
 )
 from sgtheory.results import FORMATS, ResultsError, check_output
+from sgtheory.tasks.digits import DataError
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
@@ -160,7 +161,10 @@ def experiment_command(name: str, classes: type | tuple[type, ...], default_out:
             if threads < 1:
                 fail(f"--threads={threads} must be >= 1")
             torch.set_num_threads(threads)
-            outcome = run_sweep(experiment, configs, out, fmt, progress_for=tqdm_progress(experiment))
+            try:
+                outcome = run_sweep(experiment, configs, out, fmt, progress_for=tqdm_progress(experiment))
+            except DataError as err:  # a user-supplied data set (--data-dir) is missing or malformed
+                fail(str(err))
             click.echo(f"wrote {len(outcome.table)} rows of {len(configs)} runs to {out}"
                        + (f" ({outcome.skipped} runs were already complete)" if outcome.skipped else ""))
             if outcome.failures:

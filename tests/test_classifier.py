@@ -293,3 +293,11 @@ def test_train_cli_runs_a_classification_sweep(run_cli, tmp_path):
 def test_train_cli_rejects_options_of_the_other_kind(run_cli, tmp_path, args, fragment):
     code, _, err = run_cli("train", *args, "--out", str(tmp_path / "x.parquet"))
     assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
+
+
+def test_missing_user_data_is_one_line_not_a_traceback(run_cli, tmp_path):
+    out = str(tmp_path / "m.parquet")
+    code, _, err = run_cli("train", "--task", "mnist", "--data-dir", str(tmp_path), "--out", out)
+    errors = [line for line in err.replace("\r", "\n").splitlines() if "sgtheory: error" in line]
+    assert code == 2 and "Traceback" not in err
+    assert len(errors) == 1 and "train-images-idx3-ubyte" in errors[0]
