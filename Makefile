@@ -130,6 +130,9 @@ bench: setup
 	$(BIN)/python benchmarks/bench_train.py --epochs 20 --out benchmarks/out/bench_train.json
 	$(BIN)/python benchmarks/bench_lyapunov.py --out benchmarks/out/bench_lyapunov.json
 	$(BIN)/python benchmarks/bench_spike_match.py --out benchmarks/out/bench_spike_match.json
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/pip install --quiet --no-deps "norse==1.1.0"  # its torchvision requirement would replace the pinned torch
+	$(BIN)/python benchmarks/bench_classify.py --out benchmarks/out/bench_classify.json
 
 clean:
 	rm -rf results figures/*.pdf figures/paper benchmarks/out
