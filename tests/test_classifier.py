@@ -224,17 +224,22 @@ def test_true_gradient_never_changes_the_hidden_weights():
     assert not torch.equal(before[1], after[1])  # the readout still learns
 
 
-def test_cells_trained_together_follow_their_own_trajectories():
-    cfgs = [ClassifyConfig(**SMALL, slope=s, lr=lr, seed=seed) for s, lr, seed in ((5.0, 0.05, 0), (10.0, 0.01, 1))]
+@pytest.mark.parametrize("seeds", [(0, 1), (0, 0)], ids=["own-data", "shared-data"])
+def test_cells_trained_together_follow_their_own_trajectories(seeds):
+    cfgs = [ClassifyConfig(**SMALL, slope=s, lr=lr, seed=seed, weight_scale=8.0)
+            for s, lr, seed in zip((5.0, 10.0), (0.05, 0.01), seeds, strict=True)]
     together = classify(cfgs)
     alone = [classify([c])[0] for c in cfgs]
     for t, a in zip(together, alone, strict=True):
         rows_t = [r for r in t.rows if r["kind"] == "epoch"]
         rows_a = [r for r in a.rows if r["kind"] == "epoch"]
-        assert len(rows_t) == SMALL["epochs"] + 1
+        assert len(rows_t) == SMALL["epochs"] + 1 and rows_t[-1]["hidden_spikes"] > 0
         for rt, ra in zip(rows_t, rows_a, strict=True):
             assert rt["valid_accuracy"] == ra["valid_accuracy"]
             assert rt["hidden_spikes"] == pytest.approx(ra["hidden_spikes"], rel=1e-4)
+            assert rt["loss"] == pytest.approx(ra["loss"], rel=1e-4, nan_ok=True)
+    last_losses = [[r["loss"] for r in t.rows if r["kind"] == "epoch"][-1] for t in together]
+    assert last_losses[0] != last_losses[1]  # the cells differ
 
 
 def test_rows_carry_best_validation_summary_and_rasters():
