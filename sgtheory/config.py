@@ -496,7 +496,7 @@ class ClassifyConfig(RunConfig):
     scale: str | None = None  # normalized (peak 1) | asymptotic (peak β·k(0)) | a peak value; default: the shape's own
     lr: float = 0.05  # Adam learning rate η
     adam_eps: float = 1e-8  # Adam ε
-    batch: int = 250  # minibatch size
+    batch: int = 0  # minibatch size; 0: 250 for randman, 128 for the other tasks (DECISIONS)
     epochs: int = 50  # passes over the training set
     tau_mem: float = 10.0  # membrane time constant (ms)
     tau_syn: float = 5.0  # synaptic time constant (ms), hidden and readout
@@ -530,6 +530,8 @@ class ClassifyConfig(RunConfig):
                 object.__setattr__(self, "scale", str(self.spike_surrogate().resolved_scale))
             except ValueError as err:
                 raise ConfigError(str(err)) from None
+        if self.batch == 0:
+            object.__setattr__(self, "batch", 250 if self.task == "randman" else 128)
         if self.task in ("mnist", "shd") and not self.data_dir:
             raise ConfigError(f"task={self.task} reads your own files: give --data-dir (nothing is downloaded)")
         for name in ("classes", "units", "manifold_dim", "samples_per_class", "spikes_per_unit", "steps", "hidden",
