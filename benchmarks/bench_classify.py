@@ -76,7 +76,11 @@ implementations take turns, one full epoch each per round (so all see the same l
 ``--warmup`` untimed rounds and ``--epochs`` timed ones. Seconds per epoch are *measured*, never extrapolated:
 each timed epoch runs all ``--minibatches`` minibatches; the median over the timed epochs is reported (min and
 all values too). glibc's allocator is told to keep large blocks (``reuse_large_allocations``, as ``classify``
-does) for the whole process, so the peers profit from it as well.
+does) for the whole process, so the peers profit from it as well. Each row also has its process CPU time per
+epoch and ``cpu_over_wall`` per epoch (with 1 thread, well below 1 means the epoch waited for a core), and the
+report has the load average after every round: this machine is shared. The 2-thread row is meaningful only on an
+otherwise idle machine: with one other busy process on the 2 cores, torch's OpenMP threads wait for each other at
+every operation and the row came out 10–40× slower than 1 thread (its CPU time ≈ its wall time).
 
 Goals (measured here, never asserted in tests): sgtheory's single network at least as fast as the fastest peer's
 single network, and the throughput of 8 batched cells at least 4× that of one sgtheory network (1 thread).
