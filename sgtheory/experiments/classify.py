@@ -193,7 +193,8 @@ def classify(configs: Sequence[ClassifyConfig], progress: Progress | None = None
     alive = torch.ones(G, dtype=torch.bool)
     n_train = data.size("train")
 
-    def record(epoch: int, loss, train_acc) -> None:
+    def record(epoch: int, loss, train_acc) -> np.ndarray:
+        """Evaluate, append one row per live cell; returns the per-cell validation accuracy."""
         valid, spikes = evaluate(model, data, "valid", G, cfg.batch)
         test, _ = evaluate(model, data, "test", G, cfg.batch)
         for g in torch.nonzero(alive).flatten().tolist():
