@@ -1,4 +1,6 @@
-# sgtheory: `make test` runs the test suite, `make all` rebuilds every figure (PROFILE=quick|paper).
+# sgtheory: `make test` runs the test suite, `make all` rebuilds every figure (PROFILE=quick|paper) and the report.
+# Sweeps run on EXECUTOR=processes (default; WORKERS= processes, default the core count), inline or dask (a local
+# cluster, or the scheduler at SCHEDULER=ADDRESS|FILE, e.g. from `sgtheory cluster`).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,6 +8,10 @@ SG := $(BIN)/sgtheory
 PROFILE ?= quick
 RESULTS := results/$(PROFILE)
 FIGDIR := $(if $(filter quick,$(PROFILE)),figures,figures/$(PROFILE))
+EXECUTOR ?= processes
+WORKERS ?=
+SCHEDULER ?=
+RUN := --executor $(EXECUTOR) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 FLOSSING_FIGURES := r1-reconcile r1 r2 r2-schedules lif-r1 lif-r2 gf-tanh
 SG_THEORY_FIGURES := theory sigmoid-bias not-gradients spike-match
@@ -31,60 +37,60 @@ all: train-baseline $(FLOSSING_FIGURES) $(SG_THEORY_FIGURES) $(ROBUSTNESS_FIGURE
 
 # Each figure: run the experiment (resumes finished runs), then draw it.
 train-baseline: setup
-	$(SG) train --config configs/train_baseline.yaml --profile $(PROFILE) --out $(RESULTS)/train_baseline.parquet
+	$(SG) train $(RUN) --config configs/train_baseline.yaml --profile $(PROFILE) --out $(RESULTS)/train_baseline.parquet
 	$(SG) plot training-curves $(RESULTS)/train_baseline.parquet --out $(FIGDIR)/train_baseline.png
 
 r1-reconcile: setup
-	$(SG) lyap --config configs/r1_reconcile.yaml --profile $(PROFILE) --out $(RESULTS)/r1_reconcile.parquet
+	$(SG) lyap $(RUN) --config configs/r1_reconcile.yaml --profile $(PROFILE) --out $(RESULTS)/r1_reconcile.parquet
 	$(SG) plot reconcile $(RESULTS)/r1_reconcile.parquet --out $(FIGDIR)/r1_reconcile.png
 
 r1: setup
-	$(SG) floss --config configs/r1_flossing.yaml --profile $(PROFILE) --out $(RESULTS)/r1_flossing.parquet
+	$(SG) floss $(RUN) --config configs/r1_flossing.yaml --profile $(PROFILE) --out $(RESULTS)/r1_flossing.parquet
 	$(SG) plot r1 $(RESULTS)/r1_flossing.parquet --out $(FIGDIR)/r1_flossing.png
 
 r2: setup
-	$(SG) train --config configs/r2_flossing.yaml --profile $(PROFILE) --out $(RESULTS)/r2_flossing.parquet
+	$(SG) train $(RUN) --config configs/r2_flossing.yaml --profile $(PROFILE) --out $(RESULTS)/r2_flossing.parquet
 	$(SG) plot r2 $(RESULTS)/r2_flossing.parquet --out $(FIGDIR)/r2_flossing.png
 
 # R2 at d = 18 with two other flossing schedules (a higher flossing rate; k = 16), next to the reference one.
 r2-schedules: r2
-	$(SG) train --config configs/r2_flossing.yaml --profile $(PROFILE) --set floss=adaptive --set delay=18 \
+	$(SG) train $(RUN) --config configs/r2_flossing.yaml --profile $(PROFILE) --set floss=adaptive --set delay=18 \
 		--set floss_lr=0.01 --out $(RESULTS)/r2_schedule_lr.parquet
-	$(SG) train --config configs/r2_flossing.yaml --profile $(PROFILE) --set floss=adaptive --set delay=18 \
+	$(SG) train $(RUN) --config configs/r2_flossing.yaml --profile $(PROFILE) --set floss=adaptive --set delay=18 \
 		--set nle=16 --out $(RESULTS)/r2_schedule_k16.parquet
 	$(SG) plot r2 $(RESULTS)/r2_flossing.parquet $(RESULTS)/r2_schedule_lr.parquet $(RESULTS)/r2_schedule_k16.parquet \
 		--out $(FIGDIR)/r2_schedules.png
 
 lif-r1: setup
-	$(SG) floss --config configs/lif_r1_flossing.yaml --profile $(PROFILE) --out $(RESULTS)/lif_r1_flossing.parquet
+	$(SG) floss $(RUN) --config configs/lif_r1_flossing.yaml --profile $(PROFILE) --out $(RESULTS)/lif_r1_flossing.parquet
 	$(SG) plot r1 $(RESULTS)/lif_r1_flossing.parquet --out $(FIGDIR)/lif_r1_flossing.png
 
 lif-r2: setup
-	$(SG) train --config configs/lif_r2_flossing.yaml --profile $(PROFILE) --out $(RESULTS)/lif_r2_flossing.parquet
+	$(SG) train $(RUN) --config configs/lif_r2_flossing.yaml --profile $(PROFILE) --out $(RESULTS)/lif_r2_flossing.parquet
 	$(SG) plot r2 $(RESULTS)/lif_r2_flossing.parquet --out $(FIGDIR)/lif_r2_flossing.png
 
 gf-tanh: setup
-	$(SG) floss --config configs/gf_tanh.yaml --profile $(PROFILE) --out $(RESULTS)/gf_tanh.parquet
+	$(SG) floss $(RUN) --config configs/gf_tanh.yaml --profile $(PROFILE) --out $(RESULTS)/gf_tanh.parquet
 	$(SG) plot tanh-flossing $(RESULTS)/gf_tanh.parquet --out $(FIGDIR)/gf_tanh.png
 
 # Gygax & Zenke: stochastic neurons, SGs as derivatives of expected outputs (theory overview).
 theory: setup
-	$(SG) stochastic-neuron --config configs/stochastic_neuron.yaml --profile $(PROFILE) \
+	$(SG) stochastic-neuron $(RUN) --config configs/stochastic_neuron.yaml --profile $(PROFILE) \
 		--out $(RESULTS)/stochastic_neuron.parquet
 	$(SG) plot theory $(RESULTS)/stochastic_neuron.parquet --out $(FIGDIR)/stochastic_neuron.png
 
 # Gygax & Zenke: SG bias in the sigmoid network (scan along w and the (v1, v2) landscapes).
 sigmoid-bias: setup
-	$(SG) sigmoid-bias --config configs/sigmoid_bias_scan.yaml --profile $(PROFILE) --out $(RESULTS)/sigmoid_bias_scan.parquet
-	$(SG) sigmoid-bias --config configs/sigmoid_bias_landscape.yaml --profile $(PROFILE) \
+	$(SG) sigmoid-bias $(RUN) --config configs/sigmoid_bias_scan.yaml --profile $(PROFILE) --out $(RESULTS)/sigmoid_bias_scan.parquet
+	$(SG) sigmoid-bias $(RUN) --config configs/sigmoid_bias_landscape.yaml --profile $(PROFILE) \
 		--out $(RESULTS)/sigmoid_bias_landscape.parquet
 	$(SG) plot sigmoid-bias $(RESULTS)/sigmoid_bias_scan.parquet $(RESULTS)/sigmoid_bias_landscape.parquet \
 		--out $(FIGDIR)/sigmoid_bias.png
 
 # Gygax & Zenke: SGs are not gradients (closed loops; the sigmoid network and the toolkit's recurrent networks).
 not-gradients: setup
-	$(SG) conservative-check --config configs/not_gradients.yaml --profile $(PROFILE) --out $(RESULTS)/not_gradients.parquet
-	$(SG) conservative-check --config configs/not_gradients_rnn.yaml --profile $(PROFILE) \
+	$(SG) conservative-check $(RUN) --config configs/not_gradients.yaml --profile $(PROFILE) --out $(RESULTS)/not_gradients.parquet
+	$(SG) conservative-check $(RUN) --config configs/not_gradients_rnn.yaml --profile $(PROFILE) \
 		--out $(RESULTS)/not_gradients_rnn.parquet
 	$(SG) plot not-gradients $(RESULTS)/not_gradients.parquet $(RESULTS)/not_gradients_rnn.parquet \
 		--out $(FIGDIR)/not_gradients.png
@@ -95,8 +101,8 @@ TARGET_IMAGE ?=
 SM := spike_match$(if $(TARGET_IMAGE),_image)
 SM_TARGET := $(if $(TARGET_IMAGE),--set target_image=$(TARGET_IMAGE))
 spike-match: setup
-	$(SG) spike-match --config configs/spike_match.yaml --profile $(PROFILE) $(SM_TARGET) --out $(RESULTS)/$(SM).parquet
-	$(SG) spike-match --config configs/spike_match_bptt.yaml --profile $(PROFILE) $(SM_TARGET) \
+	$(SG) spike-match $(RUN) --config configs/spike_match.yaml --profile $(PROFILE) $(SM_TARGET) --out $(RESULTS)/$(SM).parquet
+	$(SG) spike-match $(RUN) --config configs/spike_match_bptt.yaml --profile $(PROFILE) $(SM_TARGET) \
 		--out $(RESULTS)/$(SM)_bptt.parquet
 	$(SG) plot spike-match $(RESULTS)/$(SM).parquet $(RESULTS)/$(SM)_bptt.parquet --out $(FIGDIR)/$(SM).png
 	$(SG) plot spike-match-stats $(RESULTS)/$(SM).parquet $(RESULTS)/$(SM)_bptt.parquet --out $(FIGDIR)/$(SM)_stats.png
@@ -104,26 +110,26 @@ spike-match: setup
 # Zenke & Vogels: robustness of SG learning (randman illustration, SG vs true gradient, surrogate shape, scale,
 # activity). `sgtheory train --task randman` is the classify experiment; each figure combines its tables.
 randman: setup
-	$(SG) randman --seeds 42 --out $(RESULTS)/randman.parquet
+	$(SG) randman $(RUN) --seeds 42 --out $(RESULTS)/randman.parquet
 	$(SG) plot randman $(RESULTS)/randman.parquet --out $(FIGDIR)/randman.png
 
 sg-vs-true: setup
-	$(SG) train --config configs/sg_vs_true.yaml --profile $(PROFILE) --out $(RESULTS)/sg_vs_true.parquet
+	$(SG) train $(RUN) --config configs/sg_vs_true.yaml --profile $(PROFILE) --out $(RESULTS)/sg_vs_true.parquet
 	$(SG) plot sg-vs-true $(RESULTS)/sg_vs_true.parquet --out $(FIGDIR)/sg_vs_true.png
 
 shape-robustness: setup
-	$(SG) train --config configs/shapes.yaml --profile $(PROFILE) --out $(RESULTS)/shapes.parquet
-	$(SG) train --config configs/shapes_constant.yaml --profile $(PROFILE) --out $(RESULTS)/shapes_constant.parquet
+	$(SG) train $(RUN) --config configs/shapes.yaml --profile $(PROFILE) --out $(RESULTS)/shapes.parquet
+	$(SG) train $(RUN) --config configs/shapes_constant.yaml --profile $(PROFILE) --out $(RESULTS)/shapes_constant.parquet
 	$(SG) plot shape-robustness $(RESULTS)/shapes.parquet $(RESULTS)/shapes_constant.parquet \
 		--out $(FIGDIR)/shape_robustness.png
 
 scale: setup
-	$(SG) train --config configs/scale.yaml --profile $(PROFILE) --out $(RESULTS)/scale.parquet
-	$(SG) train --config configs/scale_recurrent.yaml --profile $(PROFILE) --out $(RESULTS)/scale_recurrent.parquet
+	$(SG) train $(RUN) --config configs/scale.yaml --profile $(PROFILE) --out $(RESULTS)/scale.parquet
+	$(SG) train $(RUN) --config configs/scale_recurrent.yaml --profile $(PROFILE) --out $(RESULTS)/scale_recurrent.parquet
 	$(SG) plot scale $(RESULTS)/scale.parquet $(RESULTS)/scale_recurrent.parquet --out $(FIGDIR)/scale.png
 
 activity: setup
-	$(SG) train --config configs/activity.yaml --profile $(PROFILE) --out $(RESULTS)/activity.parquet
+	$(SG) train $(RUN) --config configs/activity.yaml --profile $(PROFILE) --out $(RESULTS)/activity.parquet
 	$(SG) plot activity $(RESULTS)/activity.parquet --out $(FIGDIR)/activity.png
 
 bench: setup

@@ -8,6 +8,7 @@ line on stderr and exit code 2, before anything is written.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from pathlib import Path
 from typing import get_type_hints
@@ -34,7 +35,9 @@ from sgtheory.config import (
     parse_set,
     resolve_experiment,
 )
+from sgtheory.executors import EXECUTORS, Executor, ExecutorError
 from sgtheory.results import FORMATS, ResultsError, check_output
+from sgtheory.sweep import SweepDisplay
 from sgtheory.tasks.digits import DataError
 
 EXIT_BAD_INPUT = 2
@@ -94,36 +97,46 @@ def gather(experiment: str, config_file, profile, options: dict, sets) -> tuple[
     return experiment, expand(experiment, overrides)
 
 
-PROGRESS_UNITS = {"train": ("epochs", "epoch"), "floss": ("epochs", "flossing epoch"), "lyap": (None, "spectrum"),
-                  "sigmoid-bias": (None, "condition"), "conservative-check": (None, "condition"),
-                  "stochastic-neuron": (None, "run"), "spike-match": ("epochs", "epoch"),
-                  "randman": (None, "run"), "classify": ("epochs", "epoch")}
+class SweepProgress(SweepDisplay):
+    """One progress bar for a whole sweep: runs done (fractions of the running tasks included), running and
+    failed, the ETA, and the latest metrics of a running task."""
 
+    bar = None
 
-def tqdm_progress(experiment: str):
-    """Progress bars for the groups of a sweep: over epochs (train, floss) or one tick per group (lyap)."""
-    length_key, unit = PROGRESS_UNITS[experiment]
+    def start(self, experiment, runs, tasks, where):
+        self.running: dict[int, tuple[int, float]] = {}  # task -> (runs, fraction done)
+        self.done = self.failed = 0
+        if runs:
+            interactive = sys.stderr.isatty()
+            self.bar = tqdm(total=runs, unit="run", dynamic_ncols=True, mininterval=0.1 if interactive else 30,
+                            desc=f"{experiment}: {runs} runs in {tasks} tasks on {where}",
+                            bar_format="{desc} {percentage:3.0f}%|{bar}| {n:.1f}/{total} [{elapsed}<{remaining}]"
+                                       "{postfix}")
 
-    def for_group(group, index, n_groups):
-        cfg = group[0]
-        total = getattr(cfg, length_key) if length_key else 1
-        interactive = sys.stderr.isatty()
-        what = f"{cfg.model} " if hasattr(cfg, "model") else ""
-        what += f"{cfg.method} {cfg.learning} " if experiment == "spike-match" else ""
-        what += f"d={cfg.delay} " if experiment == "train" else ""
-        what += f"{cfg.task} {cfg.surrogate} " if experiment == "classify" else ""
-        bar = tqdm(total=total, unit=unit, leave=True, dynamic_ncols=True, mininterval=0.1 if interactive else 30,
-                   desc=f"[{index + 1}/{n_groups}] {experiment} {what}x{len(group)} runs")
+    def _show(self, metrics=None):
+        counts = {"done": self.done, "running": sum(size for size, _ in self.running.values()), "failed": self.failed}
+        self.bar.set_postfix({**counts, **{k: f"{v:.3f}" for k, v in (metrics or {}).items()}}, refresh=False)
+        progress = self.done + self.failed + sum(size * fraction for size, fraction in self.running.values())
+        self.bar.update(progress - self.bar.n)
 
-        def update(step, metrics):
-            bar.update(step - bar.n)
-            bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items()}, refresh=False)
-            if step == total:
-                bar.close()
+    def task_started(self, index, size):
+        self.running[index] = (size, 0.0)
+        self._show()
 
-        return update
+    def task_progress(self, index, fraction, metrics):
+        if index in self.running:
+            self.running[index] = (self.running[index][0], fraction)
+            self._show(metrics)
 
-    return for_group
+    def task_finished(self, index, ok, failed):
+        self.running.pop(index, None)
+        self.done += ok
+        self.failed += failed
+        self._show()
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -147,8 +160,18 @@ def experiment_command(name: str, classes: type | tuple[type, ...], default_out:
                       help="Override any config key (YAML value; a list makes a grid axis). Repeatable.")
         @click.option("--out", default=default_out, show_default=True, help="Output table (.parquet or .csv).")
         @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Table format (default: from --out suffix).")
-        @click.option("--threads", type=int, default=1, show_default=True, help="Torch intra-op threads.")
-        def command(config_file, profile, seeds, sets, out, fmt, threads, **options):
+        @click.option("--executor", type=click.Choice(EXECUTORS), default="processes", show_default=True,
+                      help="Where the runs execute: in this process, a pool of --workers processes, or Dask "
+                           "(a local cluster of --workers processes, or the --scheduler's workers).")
+        @click.option("--workers", type=int, default=os.cpu_count() or 1, show_default=True,
+                      help="Worker processes (processes, or the local Dask cluster).")
+        @click.option("--scheduler", metavar="ADDRESS|FILE",
+                      help="Dask scheduler address (tcp://host:8786) or scheduler file; implies --executor dask.")
+        @click.option("--retries", type=int, default=2, show_default=True,
+                      help="Extra attempts for a task whose worker process died.")
+        @click.option("--threads", type=int, default=1, show_default=True, help="Torch intra-op threads per task.")
+        def command(config_file, profile, seeds, sets, out, fmt, executor, workers, scheduler, retries, threads,
+                    **options):
             from sgtheory.sweep import run_sweep
 
             if seeds is not None:
@@ -156,21 +179,22 @@ def experiment_command(name: str, classes: type | tuple[type, ...], default_out:
             try:
                 experiment, configs = gather(name, config_file, profile, options, sets)
                 out, fmt = check_output(out, fmt)
-            except (ConfigError, ResultsError) as err:
+                where = Executor("dask" if scheduler else executor, workers, scheduler, threads, retries)
+            except (ConfigError, ResultsError, ExecutorError) as err:
                 fail(str(err))
-            if threads < 1:
-                fail(f"--threads={threads} must be >= 1")
             torch.set_num_threads(threads)
             try:
-                outcome = run_sweep(experiment, configs, out, fmt, progress_for=tqdm_progress(experiment))
-            except DataError as err:  # a user-supplied data set (--data-dir) is missing or malformed
+                outcome = run_sweep(experiment, configs, out, fmt, where, SweepProgress(), profile=profile)
+            except (DataError, ExecutorError) as err:  # a user data set (--data-dir) or the scheduler is unusable
                 fail(str(err))
-            click.echo(f"wrote {len(outcome.table)} rows of {len(configs)} runs to {out}"
+            click.echo(f"wrote {len(outcome.table)} rows of {outcome.runs} runs to {out}"
                        + (f" ({outcome.skipped} runs were already complete)" if outcome.skipped else ""))
-            if outcome.failures:
-                for message in outcome.failures.values():
-                    click.echo(f"sgtheory: run stopped early: {message}", err=True)
-                sys.exit(EXIT_RUN_FAILED)
+            if len(outcome.failures):
+                for failure in outcome.failures.itertuples():
+                    click.echo(f"sgtheory: run {failure.run_id} (seed {failure.seed}) {failure.kind}: "
+                               f"{failure.message}", err=True)
+                fail(f"{len(outcome.failures)} of {len(configs)} runs failed or stopped early; "
+                     f"see {outcome.failures_path}", EXIT_RUN_FAILED)
 
         return command
 
@@ -347,10 +371,55 @@ def plot(figure, tables, out):
 @cli.command()
 @click.argument("folder", type=click.Path(file_okay=False, exists=True))
 def report(folder):
-    """Assemble FOLDER/REPORT.md from the report sections that `sgtheory plot` wrote there."""
+    """Assemble FOLDER/REPORT.md and REPORT.html (images inline) from the report sections that `sgtheory plot`
+    wrote there, with a summary of every published figure of every paper: built or not run, claims, profile and
+    compute time."""
     from sgtheory.figures import write_report
 
-    click.echo(f"wrote {write_report(folder)}")
+    path = write_report(folder)
+    click.echo(f"wrote {path}, {path.with_suffix('.html')}")
+
+
+@cli.command()
+@click.option("--config", "config_file", default="configs/cluster/slurm.yaml", show_default=True,
+              type=click.Path(dir_okay=False), help="YAML file of dask_jobqueue.SLURMCluster arguments.")
+@click.option("--jobs", type=int, default=8, show_default=True, help="SLURM jobs (one Dask worker each).")
+@click.option("--scheduler-file", default="results/scheduler.json", show_default=True,
+              help="Where the scheduler writes its address, for --scheduler / SCHEDULER=.")
+@click.option("--dry-run", is_flag=True, help="Print the job script of one worker and exit (submits nothing).")
+def cluster(config_file, jobs, scheduler_file, dry_run):
+    """Start a Dask cluster on SLURM (dask-jobqueue) and keep its scheduler up until Ctrl-C.
+
+    Sweeps run on it with --scheduler FILE; the scheduler runs here, the workers in SLURM jobs, and results
+    come back to the sweep's client, which writes the tables.
+
+    \b
+    Example (the paper profile of every figure):
+      sgtheory cluster --jobs 32 &
+      make all PROFILE=paper EXECUTOR=dask SCHEDULER=results/scheduler.json
+    """
+    import time
+
+    from sgtheory.cluster import ClusterError, slurm_cluster
+
+    if jobs < 1:
+        fail(f"--jobs={jobs} must be >= 1")
+    try:
+        slurm = slurm_cluster(config_file, None if dry_run else scheduler_file)
+    except ClusterError as err:
+        fail(str(err))
+    with slurm:
+        if dry_run:
+            click.echo(slurm.job_script())
+            return
+        slurm.scale(jobs=jobs)
+        click.echo(f"scheduler at {slurm.scheduler_address} (address in {scheduler_file}); {jobs} jobs requested; "
+                   "Ctrl-C stops the cluster and cancels its jobs")
+        try:
+            while True:
+                time.sleep(60)
+        except KeyboardInterrupt:
+            click.echo("cluster stopped")
 
 
 def main() -> None:

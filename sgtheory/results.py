@@ -125,7 +125,8 @@ class ShardStore:
         return self.folder / f"{config.run_id()}.parquet"
 
     def complete_metadata(self, config) -> dict[str, Any] | None:
-        """The shard's metadata if it exists, belongs to this exact config and holds all its rows; else None."""
+        """The shard's metadata if it exists, belongs to this exact config (run_id and config_hash) and holds all
+        its rows; else None."""
         path = self.path(config)
         if not path.exists():
             return None
@@ -134,31 +135,39 @@ class ShardStore:
             rows = pq.read_metadata(path).num_rows
         except (OSError, KeyError, ValueError, pa.ArrowException):
             return None
-        return meta if meta.get("run_id") == config.run_id() and meta.get("n_rows") == rows else None
+        ok = (meta.get("run_id") == config.run_id() and meta.get("config_hash") == config.condition_hash()
+              and meta.get("n_rows") == rows)
+        return meta if ok else None
 
     def is_complete(self, config) -> bool:
         return self.complete_metadata(config) is not None
 
-    def write(self, config, experiment: str, frame: pd.DataFrame, error: str | None) -> None:
+    def write(self, config, experiment: str, frame: pd.DataFrame, error: str | None,
+              compute_s: float | None = None) -> None:
+        """Write one run's shard; ``error`` says why it stopped early, ``compute_s`` is its share of the wall
+        time of the task that computed it (seconds)."""
         meta = {"experiment": experiment, "run_id": config.run_id(), "config_hash": config.condition_hash(),
-                "config": config.to_dict(), "n_rows": len(frame), "error": error}
+                "config": config.to_dict(), "n_rows": len(frame), "error": error, "compute_s": compute_s}
         write_table(frame, self.path(config), meta, "parquet")
 
-    def collect(self, configs: Sequence, experiment: str, out: str | Path,
-                fmt: str | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
+    def collect(self, configs: Sequence, experiment: str, out: str | Path, fmt: str | None = None,
+                profile: str | None = None, elapsed_s: float | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
         """Concatenate the shards of ``configs`` into ``out``; every run must have a complete shard.
 
-        Returns the table and the runs that stopped early (run_id -> message).
+        The table's metadata holds every run's config, ``compute_s`` per run, the ``profile`` and the
+        ``elapsed_s`` of this invocation. Returns the table and the runs that stopped early (run_id -> message).
         """
-        frames, runs, failures = [], {}, {}
+        frames, runs, stopped, compute = [], {}, {}, {}
         for config in configs:
             meta = self.complete_metadata(config)
             if meta is None:
                 raise ResultsError(f"run {config.run_id()} (seed {config.seed}) has no complete shard in {self.folder}")
             frames.append(pd.read_parquet(self.path(config)))
             runs[config.run_id()] = config.to_dict()
+            compute[config.run_id()] = meta.get("compute_s")
             if meta.get("error"):
-                failures[config.run_id()] = f"seed {config.seed}: {meta['error']}"
+                stopped[config.run_id()] = meta["error"]
         frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        write_table(frame, out, {"experiment": experiment, "runs": runs, "failures": failures}, fmt)
-        return frame, failures
+        write_table(frame, out, {"experiment": experiment, "runs": runs, "stopped": stopped, "compute_s": compute,
+                                 "profile": profile, "elapsed_s": elapsed_s}, fmt)
+        return frame, stopped

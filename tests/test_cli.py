@@ -91,10 +91,13 @@ def test_non_finite_run_stops_with_message_and_keeps_rows(tmp_path, run_cli):
     # inputs of amplitude 1e39 overflow float32 to inf, so the loss is NaN from the first epoch
     code, _, stderr = run_cli("train", *TINY, "--input-amplitude", "1e39", "--out", str(out))
     assert code == 1
-    assert "run stopped early: seed 0: non-finite loss or gradient at epoch 1" in stderr
-    assert "Traceback" not in stderr
+    assert "(seed 0) stopped early: non-finite loss or gradient at epoch 1" in stderr
+    assert "1 of 1 runs failed or stopped early" in stderr and "Traceback" not in stderr
     assert len(pd.read_parquet(out)) == 0
-    assert read_metadata(out)["failures"]
+    assert read_metadata(out)["stopped"]
+    failures = pd.read_parquet(tmp_path / "nan.failures.parquet")
+    assert failures[["seed", "kind"]].values.tolist() == [[0, "stopped early"]]
+    assert failures["input_amplitude"].tolist() == [1e39]
 
 
 def test_plot_training_curves(tmp_path, run_cli):

@@ -67,11 +67,12 @@ def test_shards_resume_and_collect(tmp_path):
     with pytest.raises(ResultsError, match="no complete shard"):
         store.collect(runs, "train", out)
     store.write(runs[2], "train", tidy(runs[2], "train", []), "non-finite loss at epoch 1")
-    table, failures = store.collect(runs, "train", out)
+    table, stopped = store.collect(runs, "train", out, profile="quick", elapsed_s=2.5)
     assert table["loss"].tolist() == [0.0, 1.0]
-    assert failures == {runs[2].run_id(): "seed 2: non-finite loss at epoch 1"}
+    assert stopped == {runs[2].run_id(): "non-finite loss at epoch 1"}
     meta = read_metadata(out)
     assert set(meta["runs"]) == {c.run_id() for c in runs}
+    assert meta["profile"] == "quick" and meta["elapsed_s"] == 2.5 and meta["stopped"] == stopped
     assert meta["runs"][runs[0].run_id()]["seed"] == 0
 
 

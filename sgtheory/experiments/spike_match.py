@@ -282,6 +282,12 @@ def spike_match_run(cfg: SpikeMatchConfig, progress=None) -> RunResult:
 
 
 def spike_match(configs, progress=None) -> list[RunResult]:
-    """Runner of ``sgtheory spike-match`` (each seed its own run)."""
-    return [spike_match_run(cfg, progress) for cfg in configs]
+    """Runner of ``sgtheory spike-match`` (each seed its own run, one after the other; progress counts the
+    epochs of all of them)."""
+    results = []
+    for index, cfg in enumerate(configs):
+        offset = index * cfg.epochs
+        overall = progress and (lambda step, metrics, offset=offset: progress(offset + step, metrics))
+        results.append(spike_match_run(cfg, overall))
+    return results
 

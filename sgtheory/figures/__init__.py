@@ -8,9 +8,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from sgtheory.figures import flossing, robustness, sigmoid, spike_match, theory
+from sgtheory.figures.report import table_record, write_provenance, write_report, write_section
 from sgtheory.figures.style import RC, save
 from sgtheory.figures.training import training_curves, training_report
 from sgtheory.results import read_table
+
+__all__ = ["FIGURES", "REPORTS", "render", "write_report"]
 
 FIGURES = {
     "training-curves": training_curves,
@@ -48,27 +51,14 @@ REPORTS = {  # figure -> markdown section (paper vs ours, claims)
 
 
 def render(name: str, tables, out: str | Path) -> list[Path]:
-    """Draw figure ``name`` from one table or a sequence of tables (rows combined); writes PNG, PDF and
-    (where the figure has one) its report section as ``<out>.md`` beside them. Returns the written paths."""
+    """Draw figure ``name`` from one table or a sequence of tables (rows combined); writes PNG, PDF, the tables'
+    provenance ``<out>.json`` and (where the figure has one) its report section ``<out>.md``. Returns the paths."""
     tables = [tables] if isinstance(tables, str | Path) else list(tables)
     frame = pd.concat([read_table(t) for t in tables], ignore_index=True)
     with plt.rc_context(RC):
         paths = save(FIGURES[name](frame), out)
+    records = [table_record(t) for t in tables]
+    paths.append(write_provenance(records, out))
     if name in REPORTS:
-        section = Path(out).with_suffix(".md")
-        sources = ", ".join(f"`{t}`" for t in tables)
-        body = f"## {Path(out).stem}\n\n![{name}]({Path(out).with_suffix('.png').name})\n\nTable: {sources}\n\n"
-        section.write_text(body + REPORTS[name](frame) + "\n")
-        paths.append(section)
+        paths.append(write_section(name, tables, records, out, REPORTS[name](frame)))
     return paths
-
-
-def write_report(folder: str | Path) -> Path:
-    """Assemble ``REPORT.md`` in ``folder`` from the report sections written by :func:`render`."""
-    folder = Path(folder)
-    sections = sorted(p for p in folder.glob("*.md") if p.name != "REPORT.md")
-    header = ("# Reproduction report\n\nPaper values next to ours for every figure built so far, and each "
-              "qualitative claim marked holds / fails. Rebuilt by `make all`.\n\n")
-    report = folder / "REPORT.md"
-    report.write_text(header + "\n".join(p.read_text() for p in sections))
-    return report

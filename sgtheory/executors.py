@@ -1,0 +1,340 @@
+"""Executors: where the tasks of a sweep run (``--executor inline | processes | dask``).
+
+A task is one batched group of runs (``sweep.groups_by_condition``). It executes :func:`run_task` and returns
+its tidy tables to the client, which writes the shards, so workers need no shared file system. The executor
+sends ``("ready", where)`` once it can take tasks; while a task runs it sends messages over a channel:
+``("worker", pid)`` when a worker process starts, ``("start", task, where)`` and ``("progress", task,
+fraction, metrics)``.
+
+- ``inline``: in this process, one task after the other.
+- ``processes``: a pool of ``workers`` spawned processes (``concurrent.futures``). If a worker process dies,
+  the pool breaks: the tasks that were running are charged one attempt and rerun one at a time (so the next
+  death is charged to its own task), a fresh pool takes the other unfinished tasks, and a task that has used
+  up ``retries`` extra attempts is reported lost.
+- ``dask``: Dask's distributed engine, on the scheduler at ``scheduler`` (an address such as
+  ``tcp://host:8786`` or a scheduler file) or on a local cluster of ``workers`` processes on 127.0.0.1.
+  Dask reschedules the tasks of a dead worker itself; a local cluster allows ``retries`` such losses per
+  task (``distributed.scheduler.allowed-failures``; an external scheduler uses its own setting).
+
+A task that raises (a bad config, a bug) is a failure of its runs, reported with the message and the
+traceback; the other tasks go on. Only ``DataError`` (the user's data set is missing or malformed, so every
+run would fail) stops the sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+import signal
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from sgtheory.results import tidy
+from sgtheory.tasks.digits import DataError
+
+EXECUTORS = ("inline", "processes", "dask")
+POLL_S = 0.2  # how often the client looks at its tasks and messages
+CONNECT_TIMEOUT = "10s"  # to reach an external Dask scheduler
+PROGRESS_EVERY_S = 1.0  # a task sends at most one progress message per interval (plus its last)
+
+
+class ExecutorError(ValueError):
+    """A bad executor setting or an unreachable scheduler; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Executor:
+    """How a sweep runs: ``kind`` (one of EXECUTORS), ``workers`` processes (processes, local dask cluster),
+    Dask ``scheduler`` address or scheduler file, torch ``threads`` per task, and ``retries``: extra attempts
+    for a task whose worker died."""
+
+    kind: str = "processes"
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    scheduler: str | None = None
+    threads: int = 1
+    retries: int = 2
+
+    def __post_init__(self):
+        if self.kind not in EXECUTORS:
+            raise ExecutorError(f"--executor={self.kind} is not one of {', '.join(EXECUTORS)}")
+        if self.workers < 1:
+            raise ExecutorError(f"--workers={self.workers} must be >= 1")
+        if self.threads < 1:
+            raise ExecutorError(f"--threads={self.threads} must be >= 1")
+        if self.retries < 0:
+            raise ExecutorError(f"--retries={self.retries} must be >= 0")
+        if self.scheduler and self.kind != "dask":
+            raise ExecutorError("--scheduler needs --executor dask")
+
+
+@dataclass
+class Task:
+    index: int
+    experiment: str
+    configs: list
+
+
+@dataclass
+class TaskOutcome:
+    """What a task returns: per run (config, tidy table, early-stop message), or the exception that ended it."""
+
+    index: int
+    runs: list[tuple[object, pd.DataFrame, str | None]] | None
+    wall_s: float
+    error: str | None = None
+    traceback: str | None = None
+
+
+Runner = Callable[[list, Callable | None], list]  # (configs, progress) -> list of RunResult
+
+
+def task_length(experiment: str, configs: Sequence) -> int:
+    """Progress steps of a task: epochs (batched training), epochs of every run in turn (spike-match), else 1."""
+    cfg = configs[0]
+    if experiment == "spike-match":
+        return cfg.epochs * len(configs)
+    return getattr(cfg, "epochs", 1) if experiment in ("train", "floss", "classify") else 1
+
+
+class _Reporter:
+    """The ``progress(step, metrics)`` callback of a runner: forwards the task's fraction done, throttled."""
+
+    def __init__(self, send, task: Task):
+        self.send, self.task = send, task
+        self.length = task_length(task.experiment, task.configs)
+        self.last = 0.0
+
+    def __call__(self, step: int, metrics: dict[str, float]):
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_EVERY_S or step >= self.length:
+            self.last = now
+            self.send(("progress", self.task.index, min(step / self.length, 1.0), dict(metrics)))
+
+
+def run_task(task: Task, threads: int, send, runner: Runner | None = None) -> TaskOutcome:
+    """Execute one task (its runs batched as the experiment's runner does) and tidy its tables."""
+    from sgtheory.sweep import RUNNERS
+
+    torch.set_num_threads(threads)
+    send(("start", task.index, f"{os.uname().nodename}:{os.getpid()}"))
+    start = time.perf_counter()
+    try:
+        results = (runner or RUNNERS[task.experiment])(task.configs, _Reporter(send, task))
+        runs = [(r.config, tidy(r.config, task.experiment, r.rows), r.error) for r in results]
+        return TaskOutcome(task.index, runs, time.perf_counter() - start)
+    except DataError:
+        raise
+    except Exception as err:  # noqa: BLE001 - a run failing for its own reasons is reported, the sweep goes on
+        return TaskOutcome(task.index, None, time.perf_counter() - start, f"{type(err).__name__}: {err}",
+                           traceback.format_exc())
+
+
+@dataclass
+class Lost:
+    """A task given up after its worker died ``attempts`` times."""
+
+    index: int
+    attempts: int
+    message: str
+
+
+Events = Callable[[object], None]  # receives channel messages, TaskOutcome and Lost
+
+
+def run_tasks(executor: Executor, tasks: list[Task], events: Events, runner: Runner | None = None) -> None:
+    """Run ``tasks`` on ``executor``, passing every message, outcome and loss to ``events`` as it happens."""
+    if executor.kind == "dask":
+        _run_dask(executor, tasks, events, runner)
+    elif executor.kind == "processes" and len(tasks) > 1 and executor.workers > 1:
+        events(("ready", f"{min(executor.workers, len(tasks))} worker processes"))
+        _run_processes(executor, tasks, events, runner)
+    else:  # inline, or nothing to run in parallel
+        events(("ready", "this process"))
+        for task in tasks:
+            events(run_task(task, executor.threads, events, runner))
+
+
+# -- process pool ---------------------------------------------------------------------------------------------
+
+_worker_queue = None  # the channel of a pool worker, set by _start_worker
+
+
+def _start_worker(channel):
+    global _worker_queue
+    _worker_queue = channel
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the client's to handle
+    channel.put(("worker", os.getpid()))
+
+
+def _send_to_queue(message):
+    _worker_queue.put(message)
+
+
+def _pool_task(task: Task, threads: int, runner: Runner | None) -> TaskOutcome:
+    return run_task(task, threads, _send_to_queue, runner)
+
+
+def _run_processes(executor: Executor, tasks: list[Task], events: Events, runner: Runner | None) -> None:
+    context = multiprocessing.get_context("spawn")
+    pending = {task.index: task for task in tasks}
+    attempts = dict.fromkeys(pending, 0)
+    suspects: list[int] = []  # tasks that were running when a worker died: retried one at a time
+    while pending:
+        batch = [pending[suspects[0]]] if suspects else list(pending.values())
+        started, broken = _run_pool(context, executor, batch, pending, events, runner)
+        if broken:
+            for index in started & set(pending) or {task.index for task in batch}:
+                attempts[index] += 1
+                if attempts[index] > executor.retries:
+                    del pending[index]
+                    events(Lost(index, attempts[index], "its worker process died"))
+                elif index not in suspects:
+                    suspects.append(index)
+        suspects = [index for index in suspects if index in pending]
+
+
+def _run_pool(context, executor: Executor, batch: list[Task], pending: dict, events: Events,
+              runner: Runner | None) -> tuple[set[int], bool]:
+    """Run ``batch`` on a fresh pool until it is done or breaks; finished tasks leave ``pending``. Returns the
+    tasks that started and whether a worker died."""
+    channel = context.SimpleQueue()  # synchronous puts: a task's "start" is sent before its work begins
+    started: set[int] = set()
+    pids: set[int] = set()
+
+    def drain():
+        while not channel.empty():
+            message = channel.get()
+            if message[0] == "worker":
+                pids.add(message[1])
+            elif message[0] == "start":
+                started.add(message[1])
+            events(message)
+
+    pool = ProcessPoolExecutor(min(executor.workers, len(batch)), mp_context=context,
+                               initializer=_start_worker, initargs=(channel,))
+    futures = {pool.submit(_pool_task, task, executor.threads, runner): task.index for task in batch}
+    broken = False
+    try:
+        while futures and not broken:
+            done, _ = wait(futures, timeout=POLL_S, return_when=FIRST_COMPLETED)
+            drain()
+            for future in done:
+                index = futures.pop(future)
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    continue
+                del pending[index]
+                events(outcome)
+    except BaseException:
+        _kill(pids)
+        raise
+    finally:
+        pool.shutdown(wait=not broken, cancel_futures=True)
+    if broken:
+        _kill(pids)
+    return started, broken
+
+
+def _kill(pids: set[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    pids.clear()
+
+
+# -- Dask -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _DaskChannel:
+    """Sends a task's messages to the client as Dask worker events on ``topic``."""
+
+    topic: str
+
+    def __call__(self, message):
+        from distributed import get_worker
+
+        get_worker().log_event(self.topic, message)
+
+
+def dask_client(executor: Executor):
+    """A Dask client on ``executor.scheduler`` (address or scheduler file), or on a new local cluster of
+    ``executor.workers`` single-threaded processes on 127.0.0.1 (closed with the client)."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    try:
+        if executor.scheduler:
+            if Path(executor.scheduler).is_file():
+                return Client(scheduler_file=executor.scheduler, timeout=CONNECT_TIMEOUT)
+            return Client(executor.scheduler, timeout=CONNECT_TIMEOUT)
+        with dask.config.set({"distributed.scheduler.allowed-failures": executor.retries}):
+            cluster = LocalCluster(n_workers=executor.workers, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=":0", silence_logs=logging.ERROR)
+        client = Client(cluster)
+        client._sgtheory_cluster = cluster  # closed together (see _close)
+        return client
+    except (OSError, TimeoutError, ValueError) as err:
+        where = executor.scheduler or "a local cluster"
+        raise ExecutorError(f"cannot reach the Dask scheduler at {where}: {err}") from None
+
+
+def _close(client) -> None:
+    cluster = getattr(client, "_sgtheory_cluster", None)
+    client.close()
+    if cluster is not None:
+        cluster.close()
+
+
+def _run_dask(executor: Executor, tasks: list[Task], events: Events, runner: Runner | None) -> None:
+    from distributed import KilledWorker
+    from distributed import wait as dask_wait
+
+    client = dask_client(executor)
+    events(("ready", f"Dask at {client.scheduler.address}"))
+    topic = f"sgtheory-{uuid.uuid4().hex}"
+    inbox: queue.SimpleQueue = queue.SimpleQueue()
+    client.subscribe_topic(topic, lambda event: inbox.put(event[1]))
+    futures = {client.submit(run_task, task, executor.threads, _DaskChannel(topic), runner, pure=False,
+                             key=f"{task.experiment}-{task.index}-{topic}"): task.index for task in tasks}
+
+    def drain():
+        while not inbox.empty():
+            events(inbox.get())
+
+    try:
+        while futures:
+            try:
+                dask_wait(list(futures), timeout=POLL_S, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                pass
+            drain()
+            for future in [f for f in futures if f.done()]:
+                index = futures.pop(future)
+                try:
+                    outcome = future.result()
+                except KilledWorker as err:
+                    events(Lost(index, executor.retries + 1, f"its Dask worker died ({err})"))
+                    continue
+                events(outcome)
+        time.sleep(POLL_S)  # the last progress events may still be on their way
+        drain()
+    finally:
+        client.cancel(list(futures))
+        client.unsubscribe_topic(topic)
+        _close(client)
