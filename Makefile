@@ -110,7 +110,7 @@ spike-match: setup
 # Zenke & Vogels: robustness of SG learning (randman illustration, SG vs true gradient, surrogate shape, scale,
 # activity). `sgtheory train --task randman` is the classify experiment; each figure combines its tables.
 randman: setup
-	$(SG) randman $(RUN) --seeds 42 --out $(RESULTS)/randman.parquet
+	$(SG) randman $(RUN) --config configs/randman.yaml --profile $(PROFILE) --out $(RESULTS)/randman.parquet
 	$(SG) plot randman $(RESULTS)/randman.parquet --out $(FIGDIR)/randman.png
 
 sg-vs-true: setup
@@ -136,6 +136,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_train.py --epochs 20 --out benchmarks/out/bench_train.json
 	$(BIN)/python benchmarks/bench_lyapunov.py --out benchmarks/out/bench_lyapunov.json
 	$(BIN)/python benchmarks/bench_spike_match.py --out benchmarks/out/bench_spike_match.json
+	$(BIN)/python benchmarks/bench_sweep.py --out benchmarks/out/bench_sweep.json
 	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/pip install --quiet --no-deps "norse==1.1.0"  # its torchvision requirement would replace the pinned torch
 	$(BIN)/python benchmarks/bench_classify.py --out benchmarks/out/bench_classify.json
