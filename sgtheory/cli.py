@@ -119,7 +119,7 @@ class SweepProgress(SweepDisplay):
         progress = self.done + self.failed + sum(size * fraction for size, fraction in self.running.values())
         self.bar.update(progress - self.bar.n)
 
-    def task_started(self, index, size):
+    def task_started(self, index, size, where):
         self.running[index] = (size, 0.0)
         self._show()
 

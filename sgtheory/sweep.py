@@ -66,7 +66,7 @@ class SweepDisplay:
 
     def start(self, experiment: str, runs: int, tasks: int, where: str) -> None: ...
 
-    def task_started(self, index: int, size: int) -> None: ...
+    def task_started(self, index: int, size: int, where: str) -> None: ...
 
     def task_progress(self, index: int, fraction: float, metrics: dict) -> None: ...
 
@@ -113,7 +113,7 @@ def run_sweep(experiment: str, configs: Sequence, out, fmt: str | None = None, e
         elif event[0] == "ready":
             display.start(experiment, len(todo), len(tasks), event[1])
         elif event[0] == "start":
-            display.task_started(event[1], len(tasks[event[1]].configs))
+            display.task_started(event[1], len(tasks[event[1]].configs), event[2])
         elif event[0] == "progress":
             display.task_progress(event[1], event[2], event[3])
 

@@ -2,12 +2,16 @@
 inline table row for row; dead workers are retried, raising runs go to the failures table, and an interrupted
 sweep resumes with only its missing runs."""
 
+import os
+import signal
+
 import dask
 import pandas as pd
 import pytest
 import sweep_runners
 from distributed import LocalCluster
 
+from sgtheory.cli import SweepProgress
 from sgtheory.config import expand
 from sgtheory.executors import Executor, ExecutorError
 from sgtheory.sweep import SweepDisplay, failures_path, groups_by_condition, run_sweep
@@ -57,12 +61,54 @@ def test_sweep_has_eight_runs_in_four_batched_tasks(configs):
     assert len(configs) == 8 and [len(g) for g in groups_by_condition(configs)] == [2, 2, 2, 2]
 
 
+class RecordingDisplay(SweepDisplay):
+    def __init__(self):
+        self.events = []
+
+    def start(self, experiment, runs, tasks, where):
+        self.events.append(("start", runs, tasks, where))
+
+    def task_started(self, index, size, where):
+        self.events.append(("started", index, size))
+
+    def task_progress(self, index, fraction, metrics):
+        self.events.append(("progress", index, fraction, sorted(metrics)))
+
+    def task_finished(self, index, ok, failed):
+        self.events.append(("finished", index, ok, failed))
+
+
 @pytest.mark.parametrize("kind", ["dask", "processes"])
 def test_executor_gives_the_inline_table_row_for_row(kind, cluster, configs, inline_table, tmp_path):
-    outcome = run_sweep("train", configs, tmp_path / "t.parquet", executor=executors(cluster)[kind])
+    display = RecordingDisplay()
+    outcome = run_sweep("train", configs, tmp_path / "t.parquet", executor=executors(cluster)[kind], display=display)
     assert len(inline_table) == 8 * 3  # epochs 1, 5 and 8 of every run
     pd.testing.assert_frame_equal(outcome.table, inline_table)
     assert outcome.failures.empty and pd.read_parquet(failures_path(tmp_path / "t.parquet")).empty
+    # the workers' progress reaches the client's display
+    start = display.events[0]
+    assert start[:3] == ("start", 8, 4) and ("Dask at tcp://127.0.0.1" if kind == "dask" else "2 worker") in start[3]
+    kinds = [event[0] for event in display.events]
+    assert sorted(e[1] for e in display.events if e[0] == "started") == [0, 1, 2, 3]
+    assert sorted(e[1:] for e in display.events if e[0] == "finished") == [(i, 2, 0) for i in range(4)]
+    last = {e[1]: e for e in display.events if e[0] == "progress"}  # every task reports its final epoch
+    assert {i: (e[2], e[3]) for i, e in last.items()} == {i: (1.0, ["acc", "loss"]) for i in range(4)}
+    assert kinds.index("finished") > kinds.index("started")
+
+
+def test_progress_bar_counts_running_fractions_and_failures(capsys):
+    bar = SweepProgress()
+    bar.start("train", 6, 3, "2 worker processes")
+    bar.task_started(0, 2, "host:1")
+    bar.task_started(1, 2, "host:2")
+    bar.task_progress(0, 0.5, {"acc": 0.75})
+    assert bar.bar.n == pytest.approx(1.0)  # half of a 2-run task
+    bar.task_finished(1, 0, 2)
+    bar.task_progress(0, 1.0, {"acc": 0.9})
+    bar.task_finished(0, 2, 0)
+    assert bar.bar.n == pytest.approx(4.0) and bar.bar.postfix == "done=2, running=0, failed=2"
+    bar.close()
+    assert "train: 6 runs in 3 tasks on 2 worker processes" in capsys.readouterr().err
 
 
 def test_local_dask_cluster_from_the_command_line(configs, inline_table, tmp_path, run_cli):
@@ -83,6 +129,32 @@ def test_killed_worker_is_retried_without_duplicate_rows(kind, cluster, configs,
     assert not outcome.table.duplicated(["run_id", "epoch"]).any()
     pd.testing.assert_frame_equal(outcome.table, inline_table)
     assert outcome.failures.empty
+
+
+class KillWorkerMidTask(SweepDisplay):
+    """Kills (SIGKILL, from the client) the worker process of the first task that reports partial progress."""
+
+    def __init__(self):
+        self.workers, self.killed = {}, None
+
+    def task_started(self, index, size, where):
+        self.workers[index] = int(where.rsplit(":", 1)[1])
+
+    def task_progress(self, index, fraction, metrics):
+        if self.killed is None and fraction < 1:
+            self.killed = index
+            os.kill(self.workers[index], signal.SIGKILL)
+
+
+@pytest.mark.parametrize("kind", ["dask", "processes"])
+def test_worker_killed_from_outside_mid_task_is_retried(kind, cluster, tmp_path):
+    longer = expand("train", {**SWEEP, "epochs": 600, "record_every": 200})  # tasks of a few seconds
+    expected = run_sweep("train", longer, tmp_path / "inline.parquet").table
+    display = KillWorkerMidTask()
+    outcome = run_sweep("train", longer, tmp_path / "t.parquet", executor=executors(cluster)[kind], display=display)
+    assert display.killed is not None  # a worker died in the middle of a task
+    assert outcome.failures.empty and not outcome.table.duplicated(["run_id", "epoch"]).any()
+    pd.testing.assert_frame_equal(outcome.table, expected)
 
 
 @pytest.mark.parametrize("kind", ["dask", "processes"])
