@@ -7,10 +7,10 @@ sends ``("ready", where)`` once it can take tasks; while a task runs it sends me
 fraction, metrics)``.
 
 - ``inline``: in this process, one task after the other.
-- ``processes``: a pool of ``workers`` spawned processes (``concurrent.futures``). If a worker process dies,
-  the pool breaks: the tasks that were running are charged one attempt and rerun one at a time (so the next
-  death is charged to its own task), a fresh pool takes the other unfinished tasks, and a task that has used
-  up ``retries`` extra attempts is reported lost.
+- ``processes``: a pool of ``workers`` spawned processes (``concurrent.futures``; inline for one task or one
+  worker). If a worker process dies, the pool breaks: the tasks that were running are charged one attempt and
+  rerun one at a time (so the next death is charged to its own task), a fresh pool takes the other unfinished
+  tasks, and a task that has used up ``retries`` extra attempts is reported lost.
 - ``dask``: Dask's distributed engine, on the scheduler at ``scheduler`` (an address such as
   ``tcp://host:8786`` or a scheduler file) or on a local cluster of ``workers`` processes on 127.0.0.1.
   Dask reschedules the tasks of a dead worker itself; a local cluster allows ``retries`` such losses per
@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,15 +123,13 @@ class _Reporter:
             self.send(("progress", self.task.index, min(step / self.length, 1.0), dict(metrics)))
 
 
-def run_task(task: Task, threads: int, send, runner: Runner | None = None) -> TaskOutcome:
-    """Execute one task (its runs batched as the experiment's runner does) and tidy its tables."""
-    from sgtheory.sweep import RUNNERS
-
+def run_task(task: Task, threads: int, send, runner: Runner) -> TaskOutcome:
+    """Execute one task with ``runner`` (which batches its runs) and tidy its tables."""
     torch.set_num_threads(threads)
     send(("start", task.index, f"{os.uname().nodename}:{os.getpid()}"))
     start = time.perf_counter()
     try:
-        results = (runner or RUNNERS[task.experiment])(task.configs, _Reporter(send, task))
+        results = runner(task.configs, _Reporter(send, task))
         runs = [(r.config, tidy(r.config, task.experiment, r.rows), r.error) for r in results]
         return TaskOutcome(task.index, runs, time.perf_counter() - start)
     except DataError:
@@ -152,7 +151,7 @@ class Lost:
 Events = Callable[[object], None]  # receives channel messages, TaskOutcome and Lost
 
 
-def run_tasks(executor: Executor, tasks: list[Task], events: Events, runner: Runner | None = None) -> None:
+def run_tasks(executor: Executor, tasks: list[Task], events: Events, runner: Runner) -> None:
     """Run ``tasks`` on ``executor``, passing every message, outcome and loss to ``events`` as it happens."""
     if executor.kind == "dask":
         _run_dask(executor, tasks, events, runner)
@@ -181,11 +180,11 @@ def _send_to_queue(message):
     _worker_queue.put(message)
 
 
-def _pool_task(task: Task, threads: int, runner: Runner | None) -> TaskOutcome:
+def _pool_task(task: Task, threads: int, runner: Runner) -> TaskOutcome:
     return run_task(task, threads, _send_to_queue, runner)
 
 
-def _run_processes(executor: Executor, tasks: list[Task], events: Events, runner: Runner | None) -> None:
+def _run_processes(executor: Executor, tasks: list[Task], events: Events, runner: Runner) -> None:
     context = multiprocessing.get_context("spawn")
     pending = {task.index: task for task in tasks}
     attempts = dict.fromkeys(pending, 0)
@@ -205,7 +204,7 @@ def _run_processes(executor: Executor, tasks: list[Task], events: Events, runner
 
 
 def _run_pool(context, executor: Executor, batch: list[Task], pending: dict, events: Events,
-              runner: Runner | None) -> tuple[set[int], bool]:
+              runner: Runner) -> tuple[set[int], bool]:
     """Run ``batch`` on a fresh pool until it is done or breaks; finished tasks leave ``pending``. Returns the
     tasks that started and whether a worker died."""
     channel = context.SimpleQueue()  # synchronous puts: a task's "start" is sent before its work begins
@@ -272,69 +271,65 @@ class _DaskChannel:
         get_worker().log_event(self.topic, message)
 
 
+@contextmanager
 def dask_client(executor: Executor):
     """A Dask client on ``executor.scheduler`` (address or scheduler file), or on a new local cluster of
-    ``executor.workers`` single-threaded processes on 127.0.0.1 (closed with the client)."""
+    ``executor.workers`` single-threaded processes on 127.0.0.1; both are closed on exit."""
     import dask
     from distributed import Client, LocalCluster
 
-    try:
-        if executor.scheduler:
-            if Path(executor.scheduler).is_file():
-                return Client(scheduler_file=executor.scheduler, timeout=CONNECT_TIMEOUT)
-            return Client(executor.scheduler, timeout=CONNECT_TIMEOUT)
-        with dask.config.set({"distributed.scheduler.allowed-failures": executor.retries}):
-            cluster = LocalCluster(n_workers=executor.workers, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=":0", silence_logs=logging.ERROR)
-        client = Client(cluster)
-        client._sgtheory_cluster = cluster  # closed together (see _close)
-        return client
-    except (OSError, TimeoutError, ValueError) as err:
-        where = executor.scheduler or "a local cluster"
-        raise ExecutorError(f"cannot reach the Dask scheduler at {where}: {err}") from None
+    with ExitStack() as stack:
+        try:
+            if executor.scheduler:
+                where = ({"scheduler_file": executor.scheduler} if Path(executor.scheduler).is_file()
+                         else {"address": executor.scheduler})
+                client = Client(**where, timeout=CONNECT_TIMEOUT)
+            else:
+                with dask.config.set({"distributed.scheduler.allowed-failures": executor.retries}):
+                    cluster = stack.enter_context(LocalCluster(
+                        n_workers=executor.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                        dashboard_address=":0", silence_logs=logging.ERROR))
+                client = Client(cluster)
+        except (OSError, TimeoutError, ValueError) as err:
+            where = executor.scheduler or "a local cluster"
+            raise ExecutorError(f"cannot reach the Dask scheduler at {where}: {err}") from None
+        with client:
+            yield client
 
 
-def _close(client) -> None:
-    cluster = getattr(client, "_sgtheory_cluster", None)
-    client.close()
-    if cluster is not None:
-        cluster.close()
-
-
-def _run_dask(executor: Executor, tasks: list[Task], events: Events, runner: Runner | None) -> None:
+def _run_dask(executor: Executor, tasks: list[Task], events: Events, runner: Runner) -> None:
     from distributed import KilledWorker
     from distributed import wait as dask_wait
 
-    client = dask_client(executor)
-    events(("ready", f"Dask at {client.scheduler.address}"))
-    topic = f"sgtheory-{uuid.uuid4().hex}"
-    inbox: queue.SimpleQueue = queue.SimpleQueue()
-    client.subscribe_topic(topic, lambda event: inbox.put(event[1]))
-    futures = {client.submit(run_task, task, executor.threads, _DaskChannel(topic), runner, pure=False,
-                             key=f"{task.experiment}-{task.index}-{topic}"): task.index for task in tasks}
+    with dask_client(executor) as client:
+        events(("ready", f"Dask at {client.scheduler.address}"))
+        topic = f"sgtheory-{uuid.uuid4().hex}"
+        inbox: queue.SimpleQueue = queue.SimpleQueue()
+        client.subscribe_topic(topic, lambda event: inbox.put(event[1]))
+        futures = {client.submit(run_task, task, executor.threads, _DaskChannel(topic), runner, pure=False,
+                                 key=f"{task.experiment}-{task.index}-{topic}"): task.index for task in tasks}
 
-    def drain():
-        while not inbox.empty():
-            events(inbox.get())
+        def drain():
+            while not inbox.empty():
+                events(inbox.get())
 
-    try:
-        while futures:
-            try:
-                dask_wait(list(futures), timeout=POLL_S, return_when="FIRST_COMPLETED")
-            except TimeoutError:
-                pass
-            drain()
-            for future in [f for f in futures if f.done()]:
-                index = futures.pop(future)
+        try:
+            while futures:
                 try:
-                    outcome = future.result()
-                except KilledWorker as err:
-                    events(Lost(index, executor.retries + 1, f"its Dask worker died ({err})"))
-                    continue
-                events(outcome)
-        time.sleep(POLL_S)  # the last progress events may still be on their way
-        drain()
-    finally:
-        client.cancel(list(futures))
-        client.unsubscribe_topic(topic)
-        _close(client)
+                    dask_wait(list(futures), timeout=POLL_S, return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    pass
+                drain()
+                for future in [f for f in futures if f.done()]:
+                    index = futures.pop(future)
+                    try:
+                        outcome = future.result()
+                    except KilledWorker as err:
+                        events(Lost(index, executor.retries + 1, f"its Dask worker died ({err})"))
+                        continue
+                    events(outcome)
+            time.sleep(POLL_S)  # the last progress events may still be on their way
+            drain()
+        finally:
+            client.cancel(list(futures))
+            client.unsubscribe_topic(topic)

@@ -82,6 +82,7 @@ def run_sweep(experiment: str, configs: Sequence, out, fmt: str | None = None, e
     into ``out``; failed runs go to the failures table. ``runner`` replaces the experiment's runner (it must
     be importable by the workers); ``profile`` is recorded in the table's metadata."""
     executor = executor or Executor("inline")
+    runner = runner or RUNNERS[experiment]
     display = display or SweepDisplay()
     store = ShardStore(out)
     started = time.perf_counter()
@@ -97,15 +98,15 @@ def run_sweep(experiment: str, configs: Sequence, out, fmt: str | None = None, e
 
     def events(event):
         if isinstance(event, TaskOutcome):
-            task = tasks[event.index]
+            size = len(tasks[event.index].configs)
             if event.runs is None:
-                for config in task.configs:
+                for config in tasks[event.index].configs:
                     fail(config, "exception", event.error, trace=event.traceback)
+                display.task_finished(event.index, 0, size)
             else:
                 for config, frame, error in event.runs:
-                    store.write(config, experiment, frame, error, event.wall_s / len(task.configs))
-            display.task_finished(event.index, len(task.configs) if event.runs else 0,
-                                  0 if event.runs else len(task.configs))
+                    store.write(config, experiment, frame, error, event.wall_s / size)
+                display.task_finished(event.index, size, 0)
         elif isinstance(event, Lost):
             for config in tasks[event.index].configs:
                 fail(config, "worker lost", event.message, event.attempts)
