@@ -13,7 +13,7 @@ WORKERS ?=
 SCHEDULER ?=
 RUN := --executor $(EXECUTOR) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
-FLOSSING_FIGURES := r1-reconcile r1 r2 r2-schedules lif-r1 lif-r2 gf-tanh
+FLOSSING_FIGURES := r1-reconcile r1 r2 r2-schedules lif-r1 lif-r2 gf-tanh gf-success
 SG_THEORY_FIGURES := theory sigmoid-bias not-gradients spike-match
 ROBUSTNESS_FIGURES := randman sg-vs-true shape-robustness scale activity
 
@@ -72,6 +72,16 @@ lif-r2: setup
 gf-tanh: setup
 	$(SG) floss $(RUN) --config configs/gf_tanh.yaml --profile $(PROFILE) --out $(RESULTS)/gf_tanh.parquet
 	$(SG) plot tanh-flossing $(RESULTS)/gf_tanh.parquet --out $(FIGDIR)/gf_tanh.png
+
+# Gradient flossing of the tanh RNN (NeurIPS 2023): success rate and epochs to success vs delay on the delayed copy and
+# XOR tasks (none, pre, pre+inter), and the tanh version of R2 on the XOR table.
+gf-success: setup
+	$(SG) train $(RUN) --config configs/gf_success_xor.yaml --profile $(PROFILE) --out $(RESULTS)/gf_success_xor.parquet
+	$(SG) train $(RUN) --config configs/gf_success_copy.yaml --profile $(PROFILE) --out $(RESULTS)/gf_success_copy.parquet
+	$(SG) plot gf-success $(RESULTS)/gf_success_xor.parquet $(RESULTS)/gf_success_copy.parquet \
+		--out $(FIGDIR)/gf_success.png
+	$(SG) plot r2 $(RESULTS)/gf_success_xor.parquet --out $(FIGDIR)/gf_r2_xor.png
+	$(SG) plot r2 $(RESULTS)/gf_success_copy.parquet --out $(FIGDIR)/gf_r2_copy.png
 
 # Gygax & Zenke: stochastic neurons, SGs as derivatives of expected outputs (theory overview).
 theory: setup

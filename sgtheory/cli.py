@@ -242,6 +242,11 @@ def lyap():
     --ons-interval steps, discarding --transient steps (default 10 + steps/10), in 1/step.
     Writes rows quantity=exponent (index, value) and quantity=lambda1 (the running estimate of
     λ_1 at each recorded step), each with the Kaplan-Yorke dimension and the entropy rate.
+    Binary and LIF networks also give damage spreading of their binary outputs: --damage-horizon t
+    writes rows quantity=damage (value = mean Hamming distance, in units, step = 1..t steps after
+    one unit's output is flipped), --derrida-points P rows quantity=derrida (value = h1, the
+    normalised distance one step after flipping a fraction h0 = k/P of the outputs), each over
+    --damage-trials trials that run --damage-after driven steps before the flip.
 
     Example: sgtheory lyap --model binary --slope 0.5 --nle 80 --seeds 0-8
     """
@@ -254,7 +259,9 @@ def floss():
     Each flossing epoch draws a fresh input sequence of --floss-T steps, estimates λ_1..λ_k and takes
     one Adam step (--floss-lr) on (1/k) Σ (λ_i - λ*)² over the recurrent weights, input weights and
     bias. Writes rows phase=floss (λ_i per epoch; epoch 0 = before flossing) and phase=before/after
-    (--spectrum-nle exponents over --spectrum-T steps, the same input for both).
+    (--spectrum-nle exponents over --spectrum-T steps, the same input for both); with --jacobian-T t,
+    also phase=jacobian_before/jacobian_after: log10 σ_i (index i, step 0..t) of the measured long-term
+    Jacobian D_t⋯D_1 along the first t steps of that input (float64).
 
     Example: sgtheory floss --slope 0.5 --nle 1 --epochs 150 --seeds 0-8
     """

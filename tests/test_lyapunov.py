@@ -10,6 +10,7 @@ from sgtheory.functional.lyapunov import (
     entropy_rate,
     flossing_loss,
     kaplan_yorke_dimension,
+    long_term_singular_values,
     lyapunov_spectrum,
     orthonormal_system,
 )
@@ -39,6 +40,40 @@ def test_linear_map_has_log_eigenvalue_exponents(ons_interval):
                              ons_interval=ons_interval)
     torch.testing.assert_close(spec.exponents, torch.log(rho), rtol=0, atol=1e-10)
     assert spec.steps == 240
+
+
+def test_long_term_singular_values_of_a_linear_map_are_those_of_its_powers():
+    """A constant non-normal map: log σ_i(A^t) from the rescaled propagation equals the SVD of the matrix power
+    (for the singular values that float64 resolves, σ_i > 1e-8 σ_1)."""
+    A = torch.randn(6, 6, generator=gen(7), dtype=F64) / 6**0.5 + 0.8 * torch.eye(6, dtype=F64)
+    logs = long_term_singular_values(lambda d, x: x @ A.T, lambda x, xn, Q: Q @ A.T, torch.ones(1, 6, dtype=F64),
+                                     [None] * 40, 6)
+    assert logs.shape == (41, 6) and torch.equal(logs[0], torch.zeros(6, dtype=F64))
+    for t in (1, 7, 40):
+        exact = torch.log(torch.linalg.svdvals(torch.linalg.matrix_power(A, t)))
+        resolved = exact > exact[0] - math.log(1e8)
+        assert resolved.sum() >= 3
+        torch.testing.assert_close(logs[t][resolved], exact[resolved], rtol=0, atol=1e-9)
+
+
+def test_long_term_singular_values_follow_the_tanh_trajectory():
+    """The measured product D_t⋯D_1 with D_t = diag(1 - tanh²(x_t)) J along a driven tanh trajectory, batched."""
+    N, T = 7, 10
+    J = 2.0 * torch.randn(2, N, N, generator=gen(8), dtype=F64) / N**0.5
+    drive = 0.3 * torch.randn(T, 2, 1, N, generator=gen(9), dtype=F64)
+    x0 = torch.randn(2, 1, N, generator=gen(10), dtype=F64)
+    params = tanh_params(J)
+    logs = long_term_singular_values(lambda d, x: rate_step(d, x, params)[1],
+                                     lambda x, xn, Q: rate_tangent(x, xn, Q, params), x0, drive, N)
+    for r in range(2):
+        x, product = x0[r, 0], torch.eye(N, dtype=F64)
+        for t in range(T):
+            x = J[r] @ torch.tanh(x) + drive[t, r, 0]
+            product = torch.diag(1 - torch.tanh(x) ** 2) @ J[r] @ product
+        exact = torch.log(torch.linalg.svdvals(product))
+        resolved = exact > exact[0] - math.log(1e8)
+        assert resolved.sum() >= 3
+        torch.testing.assert_close(logs[T, r][resolved], exact[resolved], rtol=0, atol=1e-9)
 
 
 def test_sum_of_all_exponents_is_the_mean_log_abs_det():

@@ -1,8 +1,9 @@
 """Lyapunov spectra of the task networks, flossing runs and flossing schedules (flossing spec §4-§6).
 
 - :func:`network_spectrum`: the first k exponents of a batched RNN driven by random input bits.
+- :func:`network_damage`: damage spreading (Hamming distance after one flipped output) in a batched RNN.
 - :func:`lyap`: the ``sgtheory lyap`` experiment (spectrum, convergence of λ_1, Kaplan-Yorke
-  dimension, entropy rate).
+  dimension, entropy rate; damage spreading and the Derrida map of binary and LIF networks).
 - :class:`Flosser`: one flossing step = a fresh input sequence (B = 1, ``floss_T`` steps, starting
   from the first column of the relaxed initial state), λ_1..λ_k over it (transient 10 + ⌈Tp/10⌉),
   L = (1/k) Σ (λ_i - λ*)², and one Adam step on J, the input weights and the bias only (spec §5).
@@ -15,17 +16,21 @@ realization that skips a step (adaptive schedule, or a non-finite loss) is left 
 
 from __future__ import annotations
 
+import copy
+import math
 from collections.abc import Sequence
 
 import torch
 
 from sgtheory.config import FlossConfig, FlossingConfig, LyapConfig, NetworkConfig, TrainConfig, gf_transient
 from sgtheory.experiments.train import DTYPES, RunResult, build_model
+from sgtheory.functional.damage import damage_spreading, derrida_map
 from sgtheory.functional.lyapunov import (
     Spectrum,
     entropy_rate,
     flossing_loss,
     kaplan_yorke_dimension,
+    long_term_singular_values,
     lyapunov_spectrum,
     orthonormal_system,
 )
@@ -56,6 +61,72 @@ def network_spectrum(model: RNN, inputs: torch.Tensor, Q0: torch.Tensor, transie
     return lyapunov_spectrum(step, tangent, state0, model.drive(inputs), Q0, transient, ons_interval)
 
 
+@torch.no_grad()
+def network_jacobian(model: RNN, inputs: torch.Tensor) -> torch.Tensor:
+    """log σ_i(t) (natural log; (T + 1, R, D)) of the measured long-term Jacobian D_t⋯D_1 of ``model`` along the
+    trajectory driven by ``inputs`` (T, R, 1, S) from the first column of the initial state, computed in float64
+    whatever the model's dtype (the surrogate Jacobian for binary and LIF units)."""
+    model64 = copy.deepcopy(model).double()
+    step, tangent, unpack = model64.dynamics()
+    state0 = unpack(model64.x0[:, :1])
+    dim = model64.x0.shape[-1]
+    return long_term_singular_values(step, tangent, state0, model64.drive(inputs.double()), dim)
+
+
+def damage_draws(configs: Sequence[LyapConfig]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The damage trials of every run from its ``damage`` stream: initial state vectors (R, B, D) ~ N(0, 1), input
+    bits (T, R, B, 1) for damage_after + max(damage_horizon, 1) steps, and a random order of the N units per trial
+    as ranks (R, B, N): the unit of rank 0 is the single flip, ranks < m the m flips of a Derrida point."""
+    cfg = configs[0]
+    dtype, B, T = DTYPES[cfg.dtype], cfg.damage_trials, cfg.damage_after + max(cfg.damage_horizon, 1)
+    draws = []
+    for c in configs:
+        gen = stream(c.seed, "damage")
+        state0 = torch.randn(B, c.state_dim, generator=gen, dtype=dtype)
+        bits = (torch.rand(T, B, 1, generator=gen, dtype=dtype) < c.input_rate).to(dtype) * c.input_amplitude
+        ranks = torch.rand(B, c.N, generator=gen).argsort(-1).argsort(-1)
+        draws.append((state0, bits, ranks))
+    state0, bits, ranks = zip(*draws, strict=True)
+    return torch.stack(state0), torch.stack(bits, dim=1), torch.stack(ranks)
+
+
+@torch.no_grad()
+def network_damage(model: RNN, inputs: torch.Tensor, state0: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
+    """Damage spreading in a binary or LIF ``model`` (R realizations, B trials): the Hamming distance d_t
+    (T + 1, ..., R, B), in units, between the binary outputs of the trajectory from the state vectors ``state0``
+    (R, B, D) and of its copy with the units in ``flips`` (bool, (..., R, B, N)) flipped, t = 0..T steps after the
+    flip, both driven by ``inputs`` (T, R, B, S) (definitions: :mod:`sgtheory.functional.damage`). Its mean over
+    the trials is the damage curve of each realization."""
+    step, _, unpack = model.dynamics()
+    return damage_spreading(step, unpack(state0.detach()), model.drive(inputs), flips, model.threshold)
+
+
+@torch.no_grad()
+def damage_rows(model: RNN, configs: Sequence[LyapConfig]) -> list[list[dict]]:
+    """Each run's rows ``quantity = damage`` (``value`` = mean d_t over the trials at ``step`` t = 1..damage_horizon,
+    ``index`` = 1 flipped unit) and ``quantity = derrida`` (``value`` = mean h1 at ``step`` 1 after flipping
+    ``index`` = m = round(k N / derrida_points) units, ``h0`` = m/N), from the trials of :func:`damage_draws`
+    after ``damage_after`` driven steps; no rows when both are off."""
+    cfg = configs[0]
+    if not (cfg.damage_horizon or cfg.derrida_points):
+        return [[] for _ in configs]
+    state0, bits, ranks = damage_draws(configs)
+    if cfg.damage_after:
+        state0 = model.run(model.drive(bits[: cfg.damage_after]), state0)[1]
+    bits = bits[cfg.damage_after :]
+    damage = network_damage(model, bits[: cfg.damage_horizon], state0, ranks == 0).double().mean(-1)
+    counts = torch.tensor([round(k * cfg.N / cfg.derrida_points) for k in range(1, cfg.derrida_points + 1)])
+    step, _, unpack = model.dynamics()
+    masks = ranks < counts[:, None, None, None]
+    h1 = derrida_map(step, unpack(state0), model.drive(bits[0]), masks, model.threshold).mean(-1)
+    rows = [[{"quantity": "damage", "index": 1, "step": t, "value": d}
+             for t, d in enumerate(damage[1:, r].tolist(), start=1)] for r in range(len(configs))]
+    for r, run_rows in enumerate(rows):
+        run_rows += [{"quantity": "derrida", "index": m, "step": 1, "h0": m / cfg.N, "value": h}
+                     for m, h in zip(counts.tolist(), h1[:, r].tolist(), strict=True)]
+    return rows
+
+
 def _check_finite(results: list[RunResult], exponents: torch.Tensor, what: str) -> torch.Tensor:
     ok = torch.isfinite(exponents).all(dim=-1)
     for r in torch.nonzero(~ok).flatten().tolist():
@@ -65,13 +136,17 @@ def _check_finite(results: list[RunResult], exponents: torch.Tensor, what: str) 
 
 def lyap(configs: Sequence[LyapConfig], progress=None) -> list[RunResult]:
     """``sgtheory lyap``: rows ``quantity = exponent`` (index i, value λ_i), ``quantity = lambda1``
-    (running λ_1 after ``step`` accumulated steps); every row carries ky_dimension and entropy_rate."""
+    (running λ_1 after ``step`` accumulated steps), and when asked ``quantity = damage`` (mean Hamming distance
+    ``value`` in units ``step`` = t steps after one flipped output, t = 1..damage_horizon) and ``quantity =
+    derrida`` (``value`` = h1 one step after flipping a fraction ``h0`` of the outputs), means over the damage
+    trials; every row carries ky_dimension and entropy_rate."""
     cfg = configs[0]
     model = build_model(configs, 1)
     inputs = input_bits(configs, "lyap", 0, cfg.steps, cfg.input_rate)
     with torch.no_grad():
         spec = network_spectrum(model, inputs, initial_tangents(configs, cfg.k), cfg.effective_transient,
                                 cfg.ons_interval)
+    damage = damage_rows(model, configs)
     results = [RunResult(c, []) for c in configs]
     ok = _check_finite(results, spec.exponents, "the spectrum")
     ky, entropy = kaplan_yorke_dimension(spec.exponents), entropy_rate(spec.exponents)
@@ -84,6 +159,7 @@ def lyap(configs: Sequence[LyapConfig], progress=None) -> list[RunResult]:
         for j in range(cfg.trace_every - 1, len(spec.trace), cfg.trace_every):
             result.rows.append({"quantity": "lambda1", "index": 1, "step": (j + 1) * cfg.ons_interval,
                                 "value": spec.trace[j, r, 0].item(), **summary})
+        result.rows += [{**row, **summary} for row in damage[r]]
     if progress is not None:
         progress(1, {})
     return results
@@ -172,7 +248,17 @@ def floss(configs: Sequence[FlossConfig], progress=None) -> list[RunResult]:
                              "value": lam} for i, lam in enumerate(spec.exponents[r].tolist())]
         return spec.exponents
 
+    def jacobian(phase: str) -> None:
+        if cfg.jacobian_T == 0:
+            return
+        log_sigma = network_jacobian(model, spectrum_inputs[: cfg.jacobian_T]) / math.log(10)
+        for r, result in enumerate(results):
+            result.rows += [{"phase": f"jacobian_{phase}", "epoch": 0 if phase == "before" else cfg.epochs,
+                             "step": t, "index": i + 1, "value": value}
+                            for t, values in enumerate(log_sigma[:, r].tolist()) for i, value in enumerate(values)]
+
     spectrum("before")
+    jacobian("before")
     flosser = Flosser(model, configs)
     alive = torch.ones(len(configs), dtype=torch.bool)
     for epoch in range(cfg.epochs + 1):
@@ -186,6 +272,7 @@ def floss(configs: Sequence[FlossConfig], progress=None) -> list[RunResult]:
         if progress is not None and epoch > 0:
             progress(epoch, {"lambda1": exponents[alive, 0].mean().item() if alive.any() else float("nan")})
     spectrum("after")
+    jacobian("after")
     return results
 
 

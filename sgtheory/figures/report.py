@@ -83,9 +83,9 @@ CATALOG = (
     PublishedFigure(FLOSSING, "Fig. ? (recalled)", "singular values and condition number of the long-term "
                     "Jacobian over time and k", "§8.3", ("gf_tanh",)),
     PublishedFigure(FLOSSING, "Fig. ? (recalled)", "success rate and accuracy vs delay on delayed copy and XOR "
-                    "with pre-flossing, pre- and inter-flossing, and none", "§8.3", reason=NO_TEXT),
+                    "with pre-flossing, pre- and inter-flossing, and none", "§8.3", ("gf_success",)),
     PublishedFigure(FLOSSING, "Fig. ? (recalled)", "the tanh-RNN template of R2: accuracy and initial-state "
-                    "gradient over epochs and delays", "§8.3", reason=NO_TEXT),
+                    "gradient over epochs and delays", "§8.3", ("gf_r2_xor", "gf_r2_copy")),
     PublishedFigure(SG_THEORY, "Fig. 1", "deterministic vs escape-noise neuron: rasters, expected output "
                     "and its derivative next to the surrogate", "§1.3, §6", ("stochastic_neuron",)),
     PublishedFigure(SG_THEORY, "Fig. 2", "the SG is the derivative of the expected output for one neuron "

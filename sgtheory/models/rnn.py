@@ -75,6 +75,13 @@ class RNN(nn.Module):
     def N(self) -> int:
         return self.J.shape[-1]
 
+    @property
+    def threshold(self) -> float:
+        """θ of the binary outputs H(u - θ) (u = x for the binary RNN, v for LIF): 0, or the LIF firing threshold."""
+        if self.model == "tanh":
+            raise ValueError("a tanh network has no binary outputs")
+        return self._step_fn()[1].threshold if self.model == "lif" else 0.0
+
     def _step_fn(self):
         """(step, params, state-from-vector) for this model."""
         if self.model == "lif":
