@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from sgtheory.config import expand
-from sgtheory.experiments.lyapunov import lyap, network_damage
+from sgtheory.experiments.damage import network_damage
+from sgtheory.experiments.lyapunov import lyap
 from sgtheory.experiments.train import build_model
 from sgtheory.functional.damage import damage_spreading, derrida_map, flip, outputs
 from sgtheory.functional.neurons import binary_params, lif_params, lif_step, rate_step

@@ -1,7 +1,6 @@
 """Lyapunov spectra of the task networks, flossing runs and flossing schedules (flossing spec §4-§6).
 
 - :func:`network_spectrum`: the first k exponents of a batched RNN driven by random input bits.
-- :func:`network_damage`: damage spreading (Hamming distance after one flipped output) in a batched RNN.
 - :func:`lyap`: the ``sgtheory lyap`` experiment (spectrum, convergence of λ_1, Kaplan-Yorke
   dimension, entropy rate; damage spreading and the Derrida map of binary and LIF networks).
 - :class:`Flosser`: one flossing step = a fresh input sequence (B = 1, ``floss_T`` steps, starting
@@ -23,8 +22,9 @@ from collections.abc import Sequence
 import torch
 
 from sgtheory.config import FlossConfig, FlossingConfig, LyapConfig, NetworkConfig, TrainConfig, gf_transient
+from sgtheory.experiments.damage import damage_curve, damage_draws, network_damage
 from sgtheory.experiments.train import DTYPES, RunResult, build_model
-from sgtheory.functional.damage import damage_spreading, derrida_map
+from sgtheory.functional.damage import derrida_map
 from sgtheory.functional.lyapunov import (
     Spectrum,
     entropy_rate,
@@ -73,34 +73,6 @@ def network_jacobian(model: RNN, inputs: torch.Tensor) -> torch.Tensor:
     return long_term_singular_values(step, tangent, state0, model64.drive(inputs.double()), dim)
 
 
-def damage_draws(configs: Sequence[LyapConfig]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The damage trials of every run from its ``damage`` stream: initial state vectors (R, B, D) ~ N(0, 1), input
-    bits (T, R, B, 1) for damage_after + max(damage_horizon, 1) steps, and a random order of the N units per trial
-    as ranks (R, B, N): the unit of rank 0 is the single flip, ranks < m the m flips of a Derrida point."""
-    cfg = configs[0]
-    dtype, B, T = DTYPES[cfg.dtype], cfg.damage_trials, cfg.damage_after + max(cfg.damage_horizon, 1)
-    draws = []
-    for c in configs:
-        gen = stream(c.seed, "damage")
-        state0 = torch.randn(B, c.state_dim, generator=gen, dtype=dtype)
-        bits = (torch.rand(T, B, 1, generator=gen, dtype=dtype) < c.input_rate).to(dtype) * c.input_amplitude
-        ranks = torch.rand(B, c.N, generator=gen).argsort(-1).argsort(-1)
-        draws.append((state0, bits, ranks))
-    state0, bits, ranks = zip(*draws, strict=True)
-    return torch.stack(state0), torch.stack(bits, dim=1), torch.stack(ranks)
-
-
-@torch.no_grad()
-def network_damage(model: RNN, inputs: torch.Tensor, state0: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
-    """Damage spreading in a binary or LIF ``model`` (R realizations, B trials): the Hamming distance d_t
-    (T + 1, ..., R, B), in units, between the binary outputs of the trajectory from the state vectors ``state0``
-    (R, B, D) and of its copy with the units in ``flips`` (bool, (..., R, B, N)) flipped, t = 0..T steps after the
-    flip, both driven by ``inputs`` (T, R, B, S) (definitions: :mod:`sgtheory.functional.damage`). Its mean over
-    the trials is the damage curve of each realization."""
-    step, _, unpack = model.dynamics()
-    return damage_spreading(step, unpack(state0.detach()), model.drive(inputs), flips, model.threshold)
-
-
 @torch.no_grad()
 def damage_rows(model: RNN, configs: Sequence[LyapConfig]) -> list[list[dict]]:
     """Each run's rows ``quantity = damage`` (``value`` = mean d_t over the trials at ``step`` t = 1..damage_horizon,
@@ -110,7 +82,8 @@ def damage_rows(model: RNN, configs: Sequence[LyapConfig]) -> list[list[dict]]:
     cfg = configs[0]
     if not (cfg.damage_horizon or cfg.derrida_points):
         return [[] for _ in configs]
-    state0, bits, ranks = damage_draws(configs)
+    state0, bits, ranks = damage_draws(configs, cfg.damage_trials, cfg.damage_after + max(cfg.damage_horizon, 1),
+                                       cfg.input_rate)
     if cfg.damage_after:
         state0 = model.run(model.drive(bits[: cfg.damage_after]), state0)[1]
     bits = bits[cfg.damage_after :]
@@ -231,8 +204,11 @@ class Flosser:
 
 def floss(configs: Sequence[FlossConfig], progress=None) -> list[RunResult]:
     """``sgtheory floss``: rows ``phase = floss`` (epoch e, index i, λ_i estimated before update e+1;
-    epoch 0 is the unflossed network) and ``phase = before | after`` (the spectrum over ``spectrum_T``
-    steps, the same input sequence for both)."""
+    epoch 0 is the unflossed network), ``phase = before | after`` (the spectrum over ``spectrum_T``
+    steps, the same input sequence for both), ``phase = jacobian_before | jacobian_after`` (log10 σ_i of the
+    measured long-term Jacobian at ``step`` t ≤ ``jacobian_T``) and, for binary and LIF networks, ``phase =
+    damage`` (mean Hamming distance ``step`` t = 1..40 steps after one flipped output, before flossing, halfway and
+    after: ``epoch`` 0, epochs // 2, epochs)."""
     cfg = configs[0]
     model = build_model(configs, 1)
     results = [RunResult(c, []) for c in configs]
@@ -257,11 +233,20 @@ def floss(configs: Sequence[FlossConfig], progress=None) -> list[RunResult]:
                              "step": t, "index": i + 1, "value": value}
                             for t, values in enumerate(log_sigma[:, r].tolist()) for i, value in enumerate(values)]
 
+    def damage(epoch: int) -> None:
+        if cfg.model == "tanh" or epoch not in (0, cfg.epochs // 2, cfg.epochs):
+            return
+        curve = damage_curve(model, configs, epoch)
+        for r, result in enumerate(results):
+            result.rows += [{"phase": "damage", "epoch": epoch, "step": t, "value": d}
+                            for t, d in enumerate(curve[1:, r].tolist(), start=1)]
+
     spectrum("before")
     jacobian("before")
     flosser = Flosser(model, configs)
     alive = torch.ones(len(configs), dtype=torch.bool)
     for epoch in range(cfg.epochs + 1):
+        damage(epoch)
         exponents, finite = flosser.step(alive, update=epoch < cfg.epochs)
         for r in torch.nonzero(alive & ~finite).flatten().tolist():
             results[r].error = f"non-finite flossing loss or gradient at flossing epoch {epoch}; the run stopped there"

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from sgtheory.config import NetworkConfig, TrainConfig
+from sgtheory.experiments.damage import TRAIN_STEP, damage_curve
 from sgtheory.models.rnn import RNN, init_weights
 from sgtheory.seeding import stream
 from sgtheory.tasks.delayed import delayed_task
@@ -94,7 +95,9 @@ def train(
     ``before_epoch(model, epoch)`` runs before each training epoch, after the flossing schedule of
     ``cfg.floss`` (its own optimizer, its own objective, spec §6.3); it may return an (R,) mask of
     realizations that are still healthy. With flossing, each row also records ``floss_steps_taken`` (flossing
-    steps taken so far) and ``floss_lambda1`` (the latest flossing estimate of λ_1).
+    steps taken so far) and ``floss_lambda1`` (the latest flossing estimate of λ_1). Binary and LIF rows record
+    ``damage``: the mean Hamming distance of the forward network's outputs 20 steps after one flipped unit
+    (:func:`sgtheory.experiments.damage.damage_curve`; ordered dynamics ≈ 0, chaotic ≈ a fraction of N).
     """
     cfg = configs[0]
     if any(dataclasses.replace(c, seed=cfg.seed) != cfg for c in configs):
@@ -131,9 +134,12 @@ def train(
             results[r].error = f"non-finite loss or gradient at epoch {epoch}; the run stopped there"
         alive &= finite
         if (epoch - 1) % cfg.record_every == 0 or epoch == cfg.epochs:
+            damage = None if cfg.model == "tanh" else damage_curve(model, configs, epoch, horizon=TRAIN_STEP)[-1]
             for r in torch.nonzero(alive).flatten().tolist():
                 row = {"epoch": epoch, "loss": loss[r].item(), "accuracy": accuracy[r].item(),
                        "grad_h0_norm": grad_h0[r].item()}
+                if damage is not None:
+                    row["damage"] = damage[r].item()
                 if schedule is not None:
                     row |= {"floss_steps_taken": schedule.steps_taken[r].item(),
                             "floss_lambda1": schedule.lambda1[r].item()}

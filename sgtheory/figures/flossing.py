@@ -73,8 +73,15 @@ def _panel_b_slope(table: pd.DataFrame) -> float:
     return R1B_SLOPE if R1B_SLOPE in set(table["slope"]) else table["slope"].min()
 
 
+def _damage(table: pd.DataFrame) -> pd.DataFrame:
+    """The damage-spreading rows of a floss table (binary and LIF networks; empty for tanh or older tables)."""
+    return table[table["phase"] == "damage"] if "damage" in set(table["phase"]) else table.iloc[:0]
+
+
 def r1_figure(table: pd.DataFrame):
-    fig, (a, b) = new_figure(6.8, 2.4, ncols=2)
+    damage = _damage(table)
+    fig, axes = new_figure(9.0 if len(damage) else 6.8, 2.4, ncols=3 if len(damage) else 2)
+    a, b = axes[:2]
     binary = _is_binary(table)
     curves = _floss_curves(table)
     last_epoch = 150 if curves["epoch"].max() >= 150 else curves["epoch"].max()
@@ -111,10 +118,43 @@ def r1_figure(table: pd.DataFrame):
     b.legend(frameon=False, fontsize=6, loc="lower left")
     model = ", ".join(sorted(table["model"].unique()))
     fig.suptitle(f"{model} RNN, N = {table['N'].iloc[0]}, gain {table['gain'].iloc[0]:.3g}, "
-                 f"{table['seed'].nunique()} realizations; B: slope {slope_b:g}", fontsize=8)
+                 f"{table['seed'].nunique()} realizations; B{', C' if len(damage) else ''}: slope {slope_b:g}",
+                 fontsize=8)
+    if len(damage):
+        c = axes[2]
+        damage = damage[damage["slope"] == slope_b]
+        c.plot(*_mean_by(damage[damage["epoch"] == 0], "step"), color="#b2b2b2", lw=2, label="before flossing")
+        for colour, (k, group) in zip(DARK2, damage.groupby("nle"), strict=False):
+            c.plot(*_mean_by(group[group["epoch"] == group["epoch"].max()], "step"), color=colour, lw=1.5,
+                   label=f"after, k = {k}")
+        c.set(xlabel="steps after one flipped unit", ylabel="damage (Hamming distance, units)", ylim=(0, None))
+        c.legend(frameon=False, fontsize=6)
+        panel_letter(c, "C")
     panel_letter(a, "A")
     panel_letter(b, "B")
     return fig
+
+
+DAMAGE_STEPS = (1, 5, 20, 40)
+
+
+def damage_report(table: pd.DataFrame) -> list[str]:
+    """Markdown lines: the mean damage d_t of the forward network before, halfway through and after flossing."""
+    damage = _damage(table)
+    if damage.empty:
+        return []
+    keys = [k for k in ("slope", "gain", "nle") if damage[k].nunique() > 1] or ["nle"]
+    means = damage[damage["step"].isin(DAMAGE_STEPS)].groupby([*keys, "epoch", "step"])["value"].mean().unstack()
+    lines = ["", f"Damage spreading of the forward network (mean Hamming distance, in units of N = "
+             f"{table['N'].iloc[0]}, t steps after one flipped unit; ordered dynamics stays near 0, chaotic dynamics "
+             "reaches a fraction of N), before flossing (epoch 0), halfway and after:", "",
+             "| " + " | ".join(keys) + " | flossing epoch | " + " | ".join(f"t = {t}" for t in DAMAGE_STEPS) + " |",
+             "|" + "---|" * (len(keys) + 1 + len(DAMAGE_STEPS))]
+    for index, row in means.iterrows():
+        cells = [f"{v:g}" for v in index]
+        lines.append("| " + " | ".join(cells) + " | " + " | ".join(f"{row.get(t, np.nan):.1f}" for t in DAMAGE_STEPS)
+                     + " |")
+    return lines
 
 
 def _r1_means(table: pd.DataFrame):
@@ -175,6 +215,7 @@ def r1_report(table: pd.DataFrame) -> str:
             claims.append((f"k = {k}: the tail (i = {k + 5}..) lies below the unflossed spectrum",
                            bool((after.loc[k][after.loc[k].index >= k + 5] < before[before.index >= k + 5]).mean()
                                 >= 0.5)))
+    lines += damage_report(table)
     lines += [""] + [f"- {text}: {verdict(ok)}" for text, ok in claims]
     return "\n".join(lines)
 
@@ -303,6 +344,15 @@ def r2_report(table: pd.DataFrame) -> str:
             s = stats.loc[(c, delay)]
             lines.append(f"| {delay} | {c} | {'—' if paper is None else f'{paper:.2f}'} | {s['mean']:.2f} "
                          f"(n={int(s['count'])}) | {success[(c, delay)]:.0%} | {grads[(c, delay)]:.2e} |")
+    if "damage" in table and table["damage"].notna().any():
+        first, last = table["epoch"].min(), table["epoch"].max()
+        damage = table[table["epoch"].isin([first, last])].groupby(["delay", "condition", "epoch"])["damage"].mean()
+        lines += ["", f"Damage spreading of the forward network (mean Hamming distance in units of N = "
+                  f"{table['N'].iloc[0]}, 20 steps after one flipped unit), at the first epoch (after any "
+                  "pre-flossing) and the last:", "", f"| d | flossing | epoch {first} | epoch {last} |",
+                  "|---|---|---|---|"]
+        lines += [f"| {d} | {c} | {damage.get((d, c, first), np.nan):.1f} | {damage.get((d, c, last), np.nan):.1f} |"
+                  for d in sorted(table["delay"].unique()) for c in conditions]
     flossed = [c for c in conditions if c != "none"]
     long_delay = r2_delay(table)
     claims = []
