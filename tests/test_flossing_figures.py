@@ -174,3 +174,17 @@ def test_r2_conditions_name_the_varying_schedule_settings(tmp_path):
     report = (tmp_path / "r2.md").read_text()
     assert "adaptive, nle=16 flossing lifts the final accuracy at d = 18" in report and "**holds**" in report
     assert "adaptive, nle=75 flossing lifts the final accuracy at d = 18" in report and "**fails**" in report
+
+
+@pytest.mark.parametrize("pinned", [True, False])
+def test_lif_r1_report_compares_mode_time_constants_with_the_membrane(pinned):
+    table = floss_table(model="lif", pinned=pinned).assign(dt=1.0, tau_mem=10.0, tau_syn=5.0)
+    report = r1_report(table)
+    # before: λ_1 = -0.2, λ_3 = -0.4 per ms -> τ = 5.0 and 2.5 ms; pinned after flossing k = 3: λ_1..λ_3 = 0 (τ = ∞)
+    if pinned:
+        assert "| 3 | 5.0 | 2.5 | ∞ | ∞ | 1.9 |" in report  # λ_4 = -0.52 after
+        assert "k = 3: flossing creates 3 tangent modes slower than the membrane (τ_k = ∞ ms > τ_mem = 10 ms)" \
+               " — the talk's claim: **holds**" in report
+    else:
+        assert "k = 3: flossing creates 3 tangent modes slower than the membrane (τ_k = 2.4 ms > τ_mem = 10 ms)" \
+               " — the talk's claim: **fails**" in report

@@ -135,6 +135,30 @@ def r1_figure(table: pd.DataFrame):
     return fig
 
 
+def lif_mode_time_constants(table: pd.DataFrame, after: pd.Series, before: pd.Series):
+    """Markdown lines and claims: time constants τ_i = -Δt/λ_i of the tangent modes of the LIF network before and
+    after flossing k exponents, against τ_mem and τ_syn (the talk: flossing creates tangent modes slower than the
+    single-neuron time constants; a mode with λ_i ≥ 0 does not decay, τ_i = ∞)."""
+    dt, tau_mem, tau_syn = (float(table[c].iloc[0]) for c in ("dt", "tau_mem", "tau_syn"))
+
+    def tau(lam: float) -> str:
+        return "∞" if lam >= 0 else f"{-dt / lam:.1f}"
+
+    ks = sorted(after.index.get_level_values(0).unique())
+    lines = ["", f"Time constants τ_i = -Δt/λ_i (ms) of the tangent modes, τ_mem = {tau_mem:g} ms, τ_syn = {tau_syn:g} "
+             "ms (means of λ_i over realizations):", "", "| k | τ_1 before | τ_k before | τ_1 after | τ_k after | "
+             "τ_(k+1) after |", "|---|---|---|---|---|---|"]
+    claims = []
+    for k in ks:
+        lam_k = after[(k, k)]
+        nxt = tau(after[(k, k + 1)]) if (k, k + 1) in after.index else "—"
+        lines.append(f"| {k} | {tau(before[1])} | {tau(before[k])} | {tau(after[(k, 1)])} | {tau(lam_k)} | {nxt} |")
+        claims.append((f"k = {k}: flossing creates {k} tangent mode{'s' if k > 1 else ''} slower than the membrane "
+                       f"(τ_k = {tau(lam_k)} ms > τ_mem = {tau_mem:g} ms) — the talk's claim",
+                       lam_k >= 0 or -dt / lam_k > tau_mem))
+    return lines, claims
+
+
 DAMAGE_STEPS = (1, 5, 20, 40)
 
 
@@ -215,6 +239,10 @@ def r1_report(table: pd.DataFrame) -> str:
             claims.append((f"k = {k}: the tail (i = {k + 5}..) lies below the unflossed spectrum",
                            bool((after.loc[k][after.loc[k].index >= k + 5] < before[before.index >= k + 5]).mean()
                                 >= 0.5)))
+    if set(table["model"]) == {"lif"}:
+        mode_lines, mode_claims = lif_mode_time_constants(table, after, before)
+        lines += mode_lines
+        claims += mode_claims
     lines += damage_report(table)
     lines += [""] + [f"- {text}: {verdict(ok)}" for text, ok in claims]
     return "\n".join(lines)
