@@ -13,7 +13,7 @@ WORKERS ?=
 SCHEDULER ?=
 RUN := --executor $(EXECUTOR) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
-FLOSSING_FIGURES := r1-reconcile r1 r2 r2-schedules lif-r1 lif-r2 gf-tanh gf-success
+FLOSSING_FIGURES := r1-reconcile r1 r2 r2-schedules lif-r1 lif-r2 gf-tanh gf-success model-selection
 SG_THEORY_FIGURES := theory sigmoid-bias not-gradients spike-match
 ROBUSTNESS_FIGURES := randman sg-vs-true shape-robustness scale activity
 
@@ -72,6 +72,23 @@ lif-r2: setup
 gf-tanh: setup
 	$(SG) floss $(RUN) --config configs/gf_tanh.yaml --profile $(PROFILE) --out $(RESULTS)/gf_tanh.parquet
 	$(SG) plot tanh-flossing $(RESULTS)/gf_tanh.parquet --out $(FIGDIR)/gf_tanh.png
+
+# Model selection for the binary R2: candidate readings, each scored against every digitized number of R1 and R2.
+# (a) flossing phases whenever the exponents drift, not capped at 2; (c) k = 16 and k = 1 flossed exponents;
+# (d) gain 1 (the literal reconstruction), whose unflossed gradients match the paper's within 2-4x. The reference
+# reading's R1 runs are those of `make r1`.
+SELECT = $(SG) train $(RUN) --config configs/r2_selection.yaml --profile $(PROFILE)
+SELECTION := $(RESULTS)/selection
+model-selection: r1
+	$(SELECT) --out $(SELECTION)_reference.parquet
+	$(SELECT) --set floss=adaptive --set floss_phases=30 --out $(SELECTION)_uncapped.parquet
+	$(SELECT) --set floss=adaptive --set nle=16 --out $(SELECTION)_k16.parquet
+	$(SELECT) --set floss=adaptive --set nle=1 --out $(SELECTION)_k1.parquet
+	$(SELECT) --set gain=1.0 --out $(SELECTION)_gain1.parquet
+	$(SG) floss $(RUN) --config configs/r1_flossing.yaml --profile $(PROFILE) --set gain=1.0 \
+		--out $(SELECTION)_gain1_r1.parquet
+	$(SG) plot model-selection $(RESULTS)/r1_flossing.parquet \
+		$(foreach r,reference uncapped k16 k1 gain1 gain1_r1,$(SELECTION)_$(r).parquet) --out $(FIGDIR)/model_selection.png
 
 # Gradient flossing of the tanh RNN (NeurIPS 2023): success rate and epochs to success vs delay on the delayed copy and
 # XOR tasks (none, pre, pre+inter), and the tanh version of R2 on the XOR table.

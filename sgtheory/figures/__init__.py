@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from sgtheory.figures import flossing, robustness, sigmoid, spike_match, theory
+from sgtheory.figures import flossing, model_selection, robustness, sigmoid, spike_match, theory
 from sgtheory.figures.report import table_record, write_provenance, write_report, write_section
 from sgtheory.figures.style import RC, save
 from sgtheory.figures.training import training_curves, training_report
@@ -22,6 +22,7 @@ FIGURES = {
     "reconcile": flossing.reconcile_figure,
     "tanh-flossing": flossing.tanh_flossing_figure,
     "gf-success": flossing.gf_success_figure,
+    "model-selection": model_selection.model_selection_figure,
     "sigmoid-bias": sigmoid.sigmoid_bias_figure,
     "not-gradients": sigmoid.not_gradients_figure,
     "theory": theory.theory_figure,
@@ -40,6 +41,7 @@ REPORTS = {  # figure -> markdown section (paper vs ours, claims)
     "reconcile": flossing.reconcile_report,
     "tanh-flossing": flossing.tanh_flossing_report,
     "gf-success": flossing.gf_success_report,
+    "model-selection": model_selection.model_selection_report,
     "sigmoid-bias": sigmoid.sigmoid_bias_report,
     "not-gradients": sigmoid.not_gradients_report,
     "theory": theory.theory_report,
