@@ -188,3 +188,13 @@ def test_lif_r1_report_compares_mode_time_constants_with_the_membrane(pinned):
     else:
         assert "k = 3: flossing creates 3 tangent modes slower than the membrane (τ_k = 2.4 ms > τ_mem = 10 ms)" \
                " — the talk's claim: **fails**" in report
+
+
+def test_condition_numbers_beyond_float64_resolution_are_capped():
+    from sgtheory.figures.flossing import RESOLVED, condition_numbers
+
+    base = dict(run_id="r", nle=2, gain=1.0, seed=0, phase="jacobian_after", step=100)
+    table = pd.DataFrame([base | dict(index=1, value=-1.0), base | dict(index=2, value=-25.0),
+                          base | dict(index=2, value=-5.0, run_id="s"), base | dict(index=1, value=0.0, run_id="s")])
+    kappa = condition_numbers(table).set_index("run_id")["log10_kappa"]
+    assert kappa["r"] == RESOLVED and kappa["s"] == 5.0

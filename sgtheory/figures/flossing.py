@@ -614,21 +614,27 @@ KAPPA_GROWTH = 1.0  # log10: κ_k may grow at most 10× over the horizon after f
 RUNNING = 10  # flossing epochs of the running mean that decides when the flossed exponents reached the target
 
 
+RESOLVED = 14.0  # decades below σ_1 that float64 resolves in the measured product (its rounding floor is ≈ 16)
+
+
 def _jacobian(table: pd.DataFrame) -> pd.DataFrame:
-    """Measured log10 σ_i(t) rows (phase jacobian_before / jacobian_after), with ``phase`` before / after."""
+    """Measured log10 σ_i(t) rows (phase jacobian_before / jacobian_after), with ``phase`` before / after and
+    ``log10_kappa`` = log10 σ_1/σ_i, capped at RESOLVED (beyond it σ_i is rounding noise: κ is only known to be
+    at least 10^RESOLVED)."""
     rows = table[table["phase"].isin(["jacobian_before", "jacobian_after"])]
     if rows.empty:
         raise ValueError("the table has no measured long-term Jacobian (run floss with --jacobian-T)")
-    return rows.assign(phase=rows["phase"].str.removeprefix("jacobian_"))
+    first = rows[rows["index"] == 1].set_index(["run_id", "phase", "step"])["value"]
+    top = first.reindex(pd.MultiIndex.from_frame(rows[["run_id", "phase", "step"]])).to_numpy()
+    return rows.assign(phase=rows["phase"].str.removeprefix("jacobian_"),
+                       log10_kappa=np.minimum(top - rows["value"].to_numpy(), RESOLVED))
 
 
 def condition_numbers(table: pd.DataFrame) -> pd.DataFrame:
-    """log10 κ_k(t) = log10 σ_1(t) - log10 σ_k(t) of the measured long-term Jacobian, per run, phase and step,
-    with k = the run's number of flossed exponents (nle)."""
+    """log10 κ_k(t) = log10 σ_1(t) - log10 σ_k(t) (at most RESOLVED) of the measured long-term Jacobian, per run,
+    phase and step, with k = the run's number of flossed exponents (nle)."""
     jac = _jacobian(table)
-    first = jac[jac["index"] == 1].set_index(["run_id", "phase", "step"])["value"]
-    kth = jac[jac["index"] == jac["nle"]].set_index(["run_id", "phase", "step"])
-    return kth.assign(log10_kappa=first - kth["value"])[["nle", "gain", "seed", "log10_kappa"]].reset_index()
+    return jac[jac["index"] == jac["nle"]][["run_id", "phase", "step", "nle", "gain", "seed", "log10_kappa"]]
 
 
 def epochs_to_target(table: pd.DataFrame) -> pd.Series:
@@ -654,7 +660,7 @@ def tanh_flossing_figure(table: pd.DataFrame):
     gain = min(jac["gain"].unique(), key=lambda g: abs(g - 1.0))
     jac = jac[jac["gain"] == gain]
     horizon = min(CONDITION_HORIZON, int(jac["step"].max()))
-    at_horizon = jac[jac["step"] == horizon]
+    at_horizon = jac[(jac["step"] == horizon) & (jac["log10_kappa"] < RESOLVED)]
     ks = sorted(jac["nle"].unique())
     for _, group in at_horizon[at_horizon["phase"] == "before"].groupby("nle"):
         b.plot(*_mean_by(group, "index"), color="#b2b2b2", lw=1.5)
@@ -675,6 +681,7 @@ def tanh_flossing_figure(table: pd.DataFrame):
             c.plot(*_mean_by(kappa[(kappa["nle"] == k) & (kappa["phase"] == phase)], "step", "log10_kappa"),
                    style, color=colour, lw=1.5, label=f"k = {k}, {phase}")
     c.axhline(KAPPA_GROWTH, ls="--", color=REFERENCE_GREY, lw=0.8)
+    c.axhline(RESOLVED, ls=":", color=REFERENCE_GREY, lw=0.8)
     c.set(xlabel="time t (steps)", ylabel=r"$\log_{10} \kappa_k(t)$, $\kappa_k = \sigma_1/\sigma_k$")
     c.legend(frameon=False, fontsize=6)
     fig.suptitle(f"tanh RNN, N = {table['N'].iloc[0]}: gradient flossing; B, C: measured long-term Jacobian "
@@ -685,8 +692,10 @@ def tanh_flossing_figure(table: pd.DataFrame):
 
 
 def _mean_by(rows: pd.DataFrame, x: str, y: str = "value"):
-    means = rows.groupby(x)[y].mean()
-    return means.index, means.to_numpy()
+    """Mean of ``y`` per value of ``x``, over the x values that every run has (others are left out)."""
+    stats = rows.groupby(x)[y].agg(["mean", "count"])
+    stats = stats[stats["count"] == rows["run_id"].nunique()] if "run_id" in rows else stats
+    return stats.index, stats["mean"].to_numpy()
 
 
 def tanh_flossing_report(table: pd.DataFrame) -> str:
@@ -709,7 +718,8 @@ def tanh_flossing_report(table: pd.DataFrame) -> str:
               f"({int(table['spectrum_T'].iloc[0])} steps), the flossing epoch at which its running mean over "
               f"{RUNNING} epochs first fell within {PINNED} (runs that got there), and the largest log10 κ_k(t) = "
               f"log10 σ_1/σ_k of the **measured** long-term Jacobian D_t⋯D_1 over t ≤ {CONDITION_HORIZON} (κ_k(0) = 1; "
-              "means over realizations):", "",
+              f"means over realizations; float64 resolves σ_k down to 10^-{RESOLVED:g} σ_1, so {RESOLVED:g} means "
+              f"'at least {RESOLVED:g}'):", "",
               "| k | gain | max dev. before | after | epochs to target | max log10 κ_k before | after |",
               "|---|---|---|---|---|---|---|"]
     claims = []
