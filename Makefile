@@ -81,12 +81,12 @@ SELECT = $(SG) train $(RUN) --config configs/r2_selection.yaml --profile $(PROFI
 SELECTION := $(RESULTS)/selection
 model-selection: r1
 	$(SELECT) --out $(SELECTION)_reference.parquet
-	$(SELECT) --set floss=adaptive --set floss_phases=30 --out $(SELECTION)_uncapped.parquet
 	$(SELECT) --set floss=adaptive --set nle=16 --out $(SELECTION)_k16.parquet
 	$(SELECT) --set floss=adaptive --set nle=1 --out $(SELECTION)_k1.parquet
 	$(SELECT) --set gain=1.0 --out $(SELECTION)_gain1.parquet
 	$(SG) floss $(RUN) --config configs/r1_flossing.yaml --profile $(PROFILE) --set gain=1.0 \
 		--out $(SELECTION)_gain1_r1.parquet
+	$(SELECT) --set floss=adaptive --set floss_phases=30 --out $(SELECTION)_uncapped.parquet
 	$(SG) plot model-selection $(RESULTS)/r1_flossing.parquet \
 		$(foreach r,reference uncapped k16 k1 gain1 gain1_r1,$(SELECTION)_$(r).parquet) --out $(FIGDIR)/model_selection.png
 

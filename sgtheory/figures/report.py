@@ -73,7 +73,7 @@ CATALOG = (
                     ("r1_flossing", "r1_reconcile")),
     PublishedFigure(FLOSSING_SNN, "Fig. R2", "flossing and binary-RNN training on delayed XOR: accuracy "
                     "and initial-state gradient norm over epochs and delays", "§8.2",
-                    ("train_baseline", "r2_flossing", "r2_schedules")),
+                    ("train_baseline", "r2_flossing", "r2_schedules", "model_selection")),
     PublishedFigure(FLOSSING_SNN, "talk, spiking R1", "the talk's spiking results are unpublished; our "
                     "analog repeats R1 with the current-based LIF RNN", "§8.4", ("lif_r1_flossing",)),
     PublishedFigure(FLOSSING_SNN, "talk, spiking R2", "the talk's spiking results are unpublished; our "
