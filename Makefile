@@ -74,21 +74,25 @@ gf-tanh: setup
 	$(SG) plot tanh-flossing $(RESULTS)/gf_tanh.parquet --out $(FIGDIR)/gf_tanh.png
 
 # Model selection for the binary R2: candidate readings, each scored against every digitized number of R1 and R2.
-# (a) flossing phases whenever the exponents drift, not capped at 2; (c) k = 16 and k = 1 flossed exponents;
-# (d) gain 1 (the literal reconstruction), whose unflossed gradients match the paper's within 2-4x. The reference
-# reading's R1 runs are those of `make r1`.
+# (a) flossing phases whenever the exponents drift, not capped at 2; (b) the flossed Jacobian's surrogate wider than
+# the training one (slope 0.5: flossing k = 1 at slope 0.5 leaves the forward network's damage spreading as it was);
+# (c) k = 16 and k = 1 flossed exponents; (d) gain 1 (the literal reconstruction), whose unflossed gradients match
+# the paper's within 2-4x. The reference reading's R1 runs are those of `make r1`.
 SELECT = $(SG) train $(RUN) --config configs/r2_selection.yaml --profile $(PROFILE)
 SELECTION := $(RESULTS)/selection
 model-selection: r1
 	$(SELECT) --out $(SELECTION)_reference.parquet
+	$(SELECT) --set floss=adaptive --set floss_slope=0.5 --set nle=1 --out $(SELECTION)_wide_k1.parquet
 	$(SELECT) --set floss=adaptive --set nle=16 --out $(SELECTION)_k16.parquet
 	$(SELECT) --set floss=adaptive --set nle=1 --out $(SELECTION)_k1.parquet
 	$(SELECT) --set gain=1.0 --out $(SELECTION)_gain1.parquet
 	$(SG) floss $(RUN) --config configs/r1_flossing.yaml --profile $(PROFILE) --set gain=1.0 \
 		--out $(SELECTION)_gain1_r1.parquet
+	$(SELECT) --set floss=adaptive --set floss_slope=0.5 --out $(SELECTION)_wide.parquet
 	$(SELECT) --set floss=adaptive --set floss_phases=30 --out $(SELECTION)_uncapped.parquet
 	$(SG) plot model-selection $(RESULTS)/r1_flossing.parquet \
-		$(foreach r,reference uncapped k16 k1 gain1 gain1_r1,$(SELECTION)_$(r).parquet) --out $(FIGDIR)/model_selection.png
+		$(foreach r,reference wide_k1 k16 k1 gain1 gain1_r1 wide uncapped,$(SELECTION)_$(r).parquet) \
+		--out $(FIGDIR)/model_selection.png
 
 # Gradient flossing of the tanh RNN (NeurIPS 2023): success rate and epochs to success vs delay on the delayed copy and
 # XOR tasks (none, pre, pre+inter), and the tanh version of R2 on the XOR table.

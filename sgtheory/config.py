@@ -156,16 +156,22 @@ class FlossingConfig(NetworkConfig):
     floss_target: float = 0.0  # target λ* of the flossed exponents (1/step)
     floss_lr: float = 1e-3  # learning rate of the flossing Adam
     floss_T: int = 55  # steps per exponent estimate (Tp; the first 10 + ceil(Tp/10) are a transient)
+    floss_slope: float = 0.0  # slope of the surrogate in the Jacobian of the flossed exponents (0: the training slope)
 
     @property
     def flosses(self) -> bool:
         return True
+
+    def floss_surrogate(self) -> Surrogate:
+        """The surrogate of the flossed exponents' Jacobian: the spike surrogate, at ``floss_slope`` if set."""
+        return make_surrogate(self.surrogate, self.floss_slope or self.slope, parse_scale(self.scale))
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.flosses and not 1 <= self.nle <= self.state_dim:
             raise ConfigError(f"nle={self.nle} must be between 1 and the state dimension {self.state_dim}")
         _positive("floss_lr", self.floss_lr)
+        _positive("floss_slope", self.floss_slope, strict=False)
         if self.floss_T <= gf_transient(self.floss_T):
             raise ConfigError(f"floss_T={self.floss_T} leaves no step after its transient of 10 + ceil(floss_T/10)")
 

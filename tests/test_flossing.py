@@ -142,3 +142,18 @@ def test_train_config_checks_flossing_only_when_enabled():
         TrainConfig(N=8, nle=75, floss="pre")
     with pytest.raises(ConfigError, match="floss='sometimes'"):
         TrainConfig(floss="sometimes")
+
+
+def test_floss_slope_sets_the_surrogate_of_the_flossed_jacobian_only():
+    """The binary forward pass does not depend on the slope: flossing a slope-1 network's exponents at floss_slope
+    0.5 estimates those of the slope-0.5 network, and floss_slope = slope is the default."""
+
+    def estimate(**kw):
+        configs = [FlossConfig(seed=s, N=16, nle=4, dtype="float64", **kw) for s in (0, 1)]
+        with torch.no_grad():
+            return Flosser(build_model(configs, 1), configs).estimate().exponents
+
+    wide = estimate(slope=0.5)
+    torch.testing.assert_close(estimate(slope=1.0, floss_slope=0.5), wide, rtol=0, atol=1e-12)
+    torch.testing.assert_close(estimate(slope=1.0, floss_slope=1.0), estimate(slope=1.0), rtol=0, atol=0)
+    assert (estimate(slope=1.0) < wide - 0.05).all()  # the sharper surrogate contracts more

@@ -53,21 +53,23 @@ def initial_tangents(configs: Sequence[NetworkConfig], k: int) -> torch.Tensor:
 
 
 def network_spectrum(model: RNN, inputs: torch.Tensor, Q0: torch.Tensor, transient: int,
-                     ons_interval: int = 1) -> Spectrum:
+                     ons_interval: int = 1, jacobian_surrogate=None) -> Spectrum:
     """Exponents of ``model`` (R realizations) along the trajectory driven by ``inputs`` (T, R, 1, S),
-    starting from the first column of the relaxed initial state (detached: it is not flossed)."""
-    step, tangent, unpack = model.dynamics()
+    starting from the first column of the relaxed initial state (detached: it is not flossed); the Jacobian
+    uses ``jacobian_surrogate`` where given (default: the model's)."""
+    step, tangent, unpack = model.dynamics(jacobian_surrogate)
     state0 = unpack(model.x0[:, :1].detach())
     return lyapunov_spectrum(step, tangent, state0, model.drive(inputs), Q0, transient, ons_interval)
 
 
 @torch.no_grad()
-def network_jacobian(model: RNN, inputs: torch.Tensor) -> torch.Tensor:
+def network_jacobian(model: RNN, inputs: torch.Tensor, jacobian_surrogate=None) -> torch.Tensor:
     """log σ_i(t) (natural log; (T + 1, R, D)) of the measured long-term Jacobian D_t⋯D_1 of ``model`` along the
     trajectory driven by ``inputs`` (T, R, 1, S) from the first column of the initial state, computed in float64
-    whatever the model's dtype (the surrogate Jacobian for binary and LIF units)."""
+    whatever the model's dtype (the surrogate Jacobian for binary and LIF units, with ``jacobian_surrogate`` where
+    given)."""
     model64 = copy.deepcopy(model).double()
-    step, tangent, unpack = model64.dynamics()
+    step, tangent, unpack = model64.dynamics(jacobian_surrogate)
     state0 = unpack(model64.x0[:, :1])
     dim = model64.x0.shape[-1]
     return long_term_singular_values(step, tangent, state0, model64.drive(inputs.double()), dim)
@@ -179,7 +181,8 @@ class Flosser:
         """λ_1..λ_k on a fresh input sequence of ``floss_T`` steps (differentiable)."""
         self.index += 1
         inputs = input_bits(self.configs, "floss", self.index, self.cfg.floss_T)
-        return network_spectrum(self.model, inputs, self.Q0, gf_transient(self.cfg.floss_T))
+        return network_spectrum(self.model, inputs, self.Q0, gf_transient(self.cfg.floss_T),
+                                jacobian_surrogate=self.cfg.floss_surrogate())
 
     def step(self, active: torch.Tensor | None = None, update: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """Estimate the exponents and (if ``update``) take one Adam step on the flossing loss for the
@@ -217,7 +220,8 @@ def floss(configs: Sequence[FlossConfig], progress=None) -> list[RunResult]:
 
     def spectrum(phase: str) -> torch.Tensor:
         with torch.no_grad():
-            spec = network_spectrum(model, spectrum_inputs, spectrum_Q0, gf_transient(cfg.spectrum_T))
+            spec = network_spectrum(model, spectrum_inputs, spectrum_Q0, gf_transient(cfg.spectrum_T),
+                                    jacobian_surrogate=cfg.floss_surrogate())
         _check_finite(results, spec.exponents, f"the spectrum {phase} flossing")
         for r, result in enumerate(results):
             result.rows += [{"phase": phase, "epoch": 0 if phase == "before" else cfg.epochs, "index": i + 1,
@@ -227,7 +231,7 @@ def floss(configs: Sequence[FlossConfig], progress=None) -> list[RunResult]:
     def jacobian(phase: str) -> None:
         if cfg.jacobian_T == 0:
             return
-        log_sigma = network_jacobian(model, spectrum_inputs[: cfg.jacobian_T]) / math.log(10)
+        log_sigma = network_jacobian(model, spectrum_inputs[: cfg.jacobian_T], cfg.floss_surrogate()) / math.log(10)
         for r, result in enumerate(results):
             result.rows += [{"phase": f"jacobian_{phase}", "epoch": 0 if phase == "before" else cfg.epochs,
                              "step": t, "index": i + 1, "value": value}

@@ -82,22 +82,26 @@ class RNN(nn.Module):
             raise ValueError("a tanh network has no binary outputs")
         return self._step_fn()[1].threshold if self.model == "lif" else 0.0
 
-    def _step_fn(self):
-        """(step, params, state-from-vector) for this model."""
+    def _step_fn(self, surrogate: Surrogate | None = None):
+        """(step, params, state-from-vector) for this model, with ``surrogate`` (default: the model's own)."""
+        surrogate = surrogate or self.surrogate
         if self.model == "lif":
-            params = lif_params(self.J, self.surrogate, **self.lif_options)
+            params = lif_params(self.J, surrogate, **self.lif_options)
             return lif_step, params, lambda x: (x[..., : self.N], x[..., self.N :])
-        params = tanh_params(self.J) if self.model == "tanh" else binary_params(self.J, self.surrogate)
+        params = tanh_params(self.J) if self.model == "tanh" else binary_params(self.J, surrogate)
         return rate_step, params, lambda x: x
 
-    def dynamics(self):
+    def dynamics(self, jacobian_surrogate: Surrogate | None = None):
         """(step, tangent, unpack) for the Lyapunov engine: ``step(drive, state) -> state``,
         ``tangent(state, new_state, Q) -> Q'`` (rows pushed through the step's Jacobian; the surrogate
-        Jacobian for binary and LIF units, spec §2.2-2.3) and ``unpack(vector) -> state``."""
+        Jacobian for binary and LIF units, spec §2.2-2.3) and ``unpack(vector) -> state``. The Jacobian uses
+        ``jacobian_surrogate`` where given (the step's own backward keeps the model's surrogate, as in the public
+        LIF example: sharpness 5 in the Jacobian, 10 in autograd)."""
         step, params, unpack = self._step_fn()
+        tangent_params = self._step_fn(jacobian_surrogate)[1]
         tangent = lif_tangent if self.model == "lif" else rate_tangent
         return (lambda drive, state: step(drive, state, params)[1],
-                lambda state, new_state, Q: tangent(state, new_state, Q, params), unpack)
+                lambda state, new_state, Q: tangent(state, new_state, Q, tangent_params), unpack)
 
     def drive(self, inputs: torch.Tensor) -> torch.Tensor:
         """External drive w_in·s_t + b (T, R, B, N) of inputs (T, R, B, S)."""
