@@ -130,7 +130,8 @@ def test_gf_success_report_claims_follow_the_reached_delays():
     good = gf_success_report(success_table({"none": 10, "pre": 20, "pre+inter": 30}))
     assert "| xor | 20 | none | 50.0 (n=3) | 0% | — | 1.00e-06 |" in good
     assert "| xor | 20 | pre | 100.0 (n=3) | 100% | 171 | 1.00e-03 |" in good  # 8 of 10 records from 101 on
-    assert "**fails**" not in good and good.count("**holds**") == 2 * 5
+    assert "**fails**" not in good and good.count("**holds**") == 2 * 6
+    assert "xor: flossing before training speeds convergence (median epochs to success at d = 10" in good
     assert "longest delay reached: none: 10, pre: 20, pre+inter: 30" in good
     bad = gf_success_report(success_table({"none": 20, "pre": 10, "pre+inter": 20}))
     assert "xor: pre flossing ≥ no flossing at every delay (within 2 points; ours: worst -50.0): **fails**" in bad
