@@ -40,8 +40,8 @@ from sgtheory.figures.training import final_accuracy
 
 NETWORK_KEYS = ("gain", "slope", "surrogate", "scale", "input_amplitude", "input_scale", "bias_scale", "init", "N",
                 "T", "batch", "epochs", "lr", "clip")
-FLOSSING_KEYS = ("nle", "floss_lr", "floss_T", "floss_slope", "floss_pre", "floss_every", "floss_steps", "floss_phases", "floss_tol",
-                 "floss")
+FLOSSING_KEYS = ("nle", "floss_lr", "floss_T", "floss_slope", "floss_pre", "floss_every", "floss_steps",
+                 "floss_phases", "floss_tol", "floss")
 READING_KEYS = NETWORK_KEYS + FLOSSING_KEYS
 R1_KEYS = tuple(k for k in NETWORK_KEYS if k not in ("slope", "T", "batch", "epochs", "lr", "clip")) + (
     "floss_lr", "floss_T")
