@@ -429,14 +429,18 @@ def epochs_to_success(table: pd.DataFrame, window: int = FINAL_WINDOW) -> pd.Dat
     return pd.DataFrame(rows)
 
 
-def success_stats(table: pd.DataFrame) -> pd.DataFrame:
-    """Per (task, delay, floss): mean final accuracy (%), success rate, median epochs to success over the
-    successful runs, geometric mean over runs and epochs of |dL/dh0|, and the number of runs."""
+def per_run_success(table: pd.DataFrame) -> pd.DataFrame:
+    """Per run: final accuracy (%), floss, epochs to success, success (bool) and the geometric mean of |dL/dh0|."""
     per_run = (final_accuracy(table)
                .merge(table[["run_id", "floss"]].drop_duplicates(), on="run_id")
                .merge(epochs_to_success(table), on="run_id")
                .merge(_gradient_average(table.assign(condition=table["floss"]))[["run_id", "geomean"]], on="run_id"))
-    per_run["success"] = per_run["accuracy"] >= SUCCESS
+    return per_run.assign(success=per_run["accuracy"] >= SUCCESS)
+
+
+def success_stats(per_run: pd.DataFrame) -> pd.DataFrame:
+    """Per (task, delay, floss) of :func:`per_run_success`: mean final accuracy (%), success rate, median epochs to
+    success over the successful runs, geometric mean over runs and epochs of |dL/dh0|, and the number of runs."""
     return per_run.groupby(["task", "delay", "floss"]).agg(
         accuracy=("accuracy", "mean"), success=("success", "mean"),
         epochs_to_success=("epochs_to_success", "median"),
@@ -455,17 +459,12 @@ def _longer(reached: int | None, other: int | None) -> bool:
     return reached is not None and (other is None or reached > other)
 
 
-def _per_run_success(table: pd.DataFrame) -> pd.DataFrame:
-    per_run = final_accuracy(table).merge(table[["run_id", "floss"]].drop_duplicates(), on="run_id")
-    return per_run.merge(epochs_to_success(table), on="run_id")
-
-
 def gf_success_figure(table: pd.DataFrame):
     """Success rate (top) and epochs to success (bottom) vs delay, one column per task."""
     tasks = sorted(table["task"].unique(), key=lambda t: (t != "copy", t))
     fig, axes = new_figure(3.2 * len(tasks), 4.2, ncols=len(tasks), nrows=2)
-    stats = success_stats(table)
-    per_run = _per_run_success(table)
+    per_run = per_run_success(table)
+    stats = success_stats(per_run)
     for column, task in enumerate(tasks):
         rate_ax, speed_ax = axes[column], axes[len(tasks) + column]
         for floss, marker, size in zip([f for f in GF_CONDITIONS if f in set(table["floss"])], "os^", (6, 4, 3),
@@ -492,7 +491,7 @@ def gf_success_figure(table: pd.DataFrame):
 
 
 def gf_success_report(table: pd.DataFrame) -> str:
-    stats = success_stats(table)
+    stats = success_stats(per_run_success(table))
     lines = [f"Final accuracy = mean over the last {FINAL_WINDOW} epochs (D10); success = final accuracy ≥ "
              f"{SUCCESS:g} % (D11); epochs to success = first epoch whose trailing {FINAL_WINDOW}-epoch mean accuracy "
              f"≥ {SUCCESS:g} % (median over successful runs); a delay is reached when ≥ {MAJORITY:.0%} of the "
