@@ -20,7 +20,6 @@ from tqdm import tqdm
 from sgtheory import __version__
 from sgtheory.config import (
     ClassifyConfig,
-    ConfigError,
     ConservativeConfig,
     FlossConfig,
     LyapConfig,
@@ -35,10 +34,10 @@ from sgtheory.config import (
     parse_set,
     resolve_experiment,
 )
-from sgtheory.executors import EXECUTORS, Executor, ExecutorError
-from sgtheory.results import FORMATS, ResultsError, check_output
+from sgtheory.errors import ClusterError, ConfigError, DataError, ExecutorError, ResultsError
+from sgtheory.executors import EXECUTORS, Executor
+from sgtheory.results import FORMATS, check_output
 from sgtheory.sweep import SweepDisplay
-from sgtheory.tasks.digits import DataError
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
@@ -407,7 +406,7 @@ def cluster(config_file, jobs, scheduler_file, dry_run):
     """
     import time
 
-    from sgtheory.cluster import ClusterError, slurm_cluster
+    from sgtheory.cluster import slurm_cluster
 
     if jobs < 1:
         fail(f"--jobs={jobs} must be >= 1")

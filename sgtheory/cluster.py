@@ -10,9 +10,7 @@ from pathlib import Path
 
 import yaml
 
-
-class ClusterError(ValueError):
-    """A bad cluster config; the message is one line for the user."""
+from sgtheory.errors import ClusterError
 
 
 def slurm_settings(path: str | Path) -> dict:

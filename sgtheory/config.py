@@ -21,11 +21,8 @@ from typing import Any, get_type_hints
 
 import yaml
 
+from sgtheory.errors import ConfigError, TargetError
 from sgtheory.functional.surrogate import ESCAPES, SHAPES, Surrogate, make_surrogate
-
-
-class ConfigError(ValueError):
-    """A config value or file is invalid; the message is one line for the user."""
 
 
 def parse_scale(value: Any) -> str | float | None:
@@ -654,7 +651,7 @@ class SpikeMatchConfig(RunConfig):
         if self.input_rate * self.dt / 1000 > 1:
             raise ConfigError(f"input_rate={self.input_rate} Hz exceeds one spike per dt={self.dt} ms")
         if self.target_image:
-            from sgtheory.tasks.spike_match import TargetError, read_target
+            from sgtheory.tasks.spike_match import read_target
 
             try:
                 read_target(self.target_image)

@@ -41,17 +41,14 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from sgtheory.errors import DataError, ExecutorError
 from sgtheory.results import tidy
-from sgtheory.tasks.digits import DataError
 
 EXECUTORS = ("inline", "processes", "dask")
 POLL_S = 0.2  # how often the client looks at its tasks and messages
 CONNECT_TIMEOUT = "10s"  # to reach an external Dask scheduler
 PROGRESS_EVERY_S = 1.0  # a task sends at most one progress message per interval (plus its last)
 
-
-class ExecutorError(ValueError):
-    """A bad executor setting or an unreachable scheduler; the message is one line for the user."""
 
 
 @dataclass(frozen=True)

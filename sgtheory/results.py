@@ -24,13 +24,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sgtheory import __version__
+from sgtheory.errors import ResultsError
 
 FORMATS = ("parquet", "csv")
 META_KEY = b"sgtheory"
 
-
-class ResultsError(ValueError):
-    """A problem with an output path or a stored table; the message is one line for the user."""
 
 
 def output_format(path: Path, fmt: str | None) -> str:

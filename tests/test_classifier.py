@@ -10,17 +10,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sgtheory.config import ClassifyConfig, ConfigError
+from sgtheory.config import ClassifyConfig
+from sgtheory.errors import ConfigError
 from sgtheory.experiments.classify import CellData, build_classifier, classify, loss_terms
 from sgtheory.functional.surrogate import make_surrogate, spike
-from sgtheory.models.classifier import (
-    Adam,
-    LIFLayer,
-    lif_forward,
-    lower_bound_loss,
-    readout_kernel,
-    upper_bound_loss,
-)
+from sgtheory.models.classifier import Adam, LIFLayer, lif_forward, lower_bound_loss, readout_kernel, upper_bound_loss
 
 B_MEM, B_SYN = math.exp(-0.1), math.exp(-0.2)
 SUPERSPIKE = make_surrogate("fast_sigmoid", 10.0)

@@ -1,15 +1,8 @@
 import pytest
 import yaml
 
-from sgtheory.config import (
-    ConfigError,
-    TrainConfig,
-    expand,
-    load_config_file,
-    parse_seeds,
-    parse_set,
-    resolve_experiment,
-)
+from sgtheory.config import TrainConfig, expand, load_config_file, parse_seeds, parse_set, resolve_experiment
+from sgtheory.errors import ConfigError
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,8 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from sgtheory.tasks.digits import DataError, digits_dataset, latency_bins, latency_spikes, mnist_dataset
+from sgtheory.errors import DataError
+from sgtheory.tasks.digits import digits_dataset, latency_bins, latency_spikes, mnist_dataset
 from sgtheory.tasks.shd import shd_dataset
 
 # T(x) in steps for x = 1, 0.7843 (200/255), 0.5, 0.5020 (128/255), 0.2510 (64/255), 0.2078 (53/255), 0.2039 (52/255):

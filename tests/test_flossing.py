@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from sgtheory.config import ConfigError, FlossConfig, LyapConfig, TrainConfig, expand
+from sgtheory.config import FlossConfig, LyapConfig, TrainConfig, expand
+from sgtheory.errors import ConfigError
 from sgtheory.experiments.lyapunov import BatchedAdam, Flosser, FlossingSchedule, floss, lyap
 from sgtheory.experiments.train import build_model, train
 

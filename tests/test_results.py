@@ -6,7 +6,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from sgtheory.config import TrainConfig
-from sgtheory.results import ResultsError, ShardStore, check_output, read_metadata, read_table, tidy, write_table
+from sgtheory.errors import ResultsError
+from sgtheory.results import ShardStore, check_output, read_metadata, read_table, tidy, write_table
 
 
 def test_tidy_has_every_condition_and_provenance():

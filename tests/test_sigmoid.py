@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 import torch
 
-from sgtheory.config import ConfigError, ConservativeConfig, SigmoidBiasConfig
+from sgtheory.config import ConservativeConfig, SigmoidBiasConfig
+from sgtheory.errors import ConfigError
 from sgtheory.experiments import conservative, sigmoid
 from sgtheory.figures.sigmoid import not_gradients_report, sigmoid_bias_report
 from sgtheory.functional.surrogate import make_surrogate

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
-from sgtheory.config import ConfigError, SpikeMatchConfig
+from sgtheory.config import SpikeMatchConfig
+from sgtheory.errors import ConfigError, TargetError
 from sgtheory.experiments.spike_match import (
     Filters,
     SpikeMatcher,
@@ -20,7 +21,7 @@ from sgtheory.experiments.spike_match import (
     van_rossum_distance,
 )
 from sgtheory.figures.spike_match import spike_match_report
-from sgtheory.tasks.spike_match import DARK_BELOW, TargetError, default_target, read_target
+from sgtheory.tasks.spike_match import DARK_BELOW, default_target, read_target
 
 CAMERA = Path(__file__).resolve().parents[2] / "shared" / "data" / "radcliffe_camera.png"
 SMALL = dict(n_input=30, n_hidden=20, epochs=3)

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 import torch
 
-from sgtheory.config import ConfigError, StochasticNeuronConfig, expand, load_config_file
+from sgtheory.config import StochasticNeuronConfig, expand, load_config_file
+from sgtheory.errors import ConfigError
 from sgtheory.experiments.stochastic import (
     exact_gradient,
     expected_output,

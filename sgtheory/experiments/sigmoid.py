@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from sgtheory.config import SigmoidBiasConfig
+from sgtheory.errors import NonFiniteError
 from sgtheory.experiments.train import DTYPES, RunResult
 from sgtheory.models import sigmoid_net
 from sgtheory.models.sigmoid_net import PARAMETERS
@@ -110,9 +111,6 @@ def landscape_rows(cfg: SigmoidBiasConfig) -> list[dict]:
                  for pa, pb, v in zip(a, b, grid.flatten().tolist(), strict=True)]
     return rows
 
-
-class NonFiniteError(ArithmeticError):
-    """A computed curve holds NaN or infinity."""
 
 
 def check_finite(curves: dict[str, torch.Tensor]) -> None:

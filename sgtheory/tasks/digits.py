@@ -25,11 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sgtheory.errors import DataError
 from sgtheory.seeding import stream_seed
-
-
-class DataError(ValueError):
-    """A data file is missing or malformed (or its reader is not installed); the message is one line."""
 
 
 def latency_bins(x: np.ndarray, steps: int = 100, tau_eff: float = 20.0, threshold: float = 0.2) -> np.ndarray:

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sgtheory.errors import DataError
 from sgtheory.seeding import stream_seed
-from sgtheory.tasks.digits import DataError, holdout_split
+from sgtheory.tasks.digits import holdout_split
 
 CLASSES = 20
 DATASETS = "spikes/times, spikes/units and labels"

@@ -13,13 +13,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sgtheory.errors import TargetError
+
 DARK_BELOW = 0.85  # a pixel is a target spike when its first channel is below this (spec §4.1)
 DEFAULT_SHAPE = (200, 189)  # rows (output neurons) x columns (time steps), as the paper's image
 DEFAULT_DENSITY = 0.274  # fraction of dark pixels of the paper's image (10,367 of 37,800)
 
-
-class TargetError(ValueError):
-    """The target image cannot be read or holds no usable raster; the message is one line."""
 
 
 def _building(rows: int, cols: int) -> np.ndarray:
