@@ -13,18 +13,19 @@ import torch.nn.functional as F
 from sgtheory.config import ClassifyConfig
 from sgtheory.errors import ConfigError
 from sgtheory.experiments.classify import CellData, build_classifier, classify, loss_terms
+from sgtheory.functional.lif import LIFZenkeVogelsLayer, lif_zenke_vogels_forward
 from sgtheory.functional.surrogate import make_surrogate, spike
-from sgtheory.models.classifier import Adam, LIFLayer, lif_forward, lower_bound_loss, readout_kernel, upper_bound_loss
+from sgtheory.models.classifier import Adam, lower_bound_loss, readout_kernel, upper_bound_loss
 
 B_MEM, B_SYN = math.exp(-0.1), math.exp(-0.2)
 SUPERSPIKE = make_surrogate("fast_sigmoid", 10.0)
 
 
-def layer(**kw) -> LIFLayer:
-    return LIFLayer(SUPERSPIKE.derivative, B_MEM, B_SYN, **kw)
+def layer(**kw) -> LIFZenkeVogelsLayer:
+    return LIFZenkeVogelsLayer(SUPERSPIKE.derivative, B_MEM, B_SYN, **kw)
 
 
-def reference_layer(drive, V, lay: LIFLayer, frozen_reset=None, smooth=None):
+def reference_layer(drive, V, lay: LIFZenkeVogelsLayer, frozen_reset=None, smooth=None):
     """The equations of spec §3.1 step by step with autograd (time loop over (G, B, H) tensors)."""
     G, B, T, H = drive.shape
     U = drive.new_zeros(G, B, H)
@@ -52,7 +53,7 @@ def reference_layer(drive, V, lay: LIFLayer, frozen_reset=None, smooth=None):
 def test_single_input_spike_gives_the_hand_computed_trace():
     drive = torch.zeros(1, 1, 6, 1, dtype=torch.float64)
     drive[0, 0, 0, 0] = 10.0  # one input spike of weight 10 at step 0
-    Us, spikes, _ = lif_forward(drive, None, layer())
+    Us, spikes, _ = lif_zenke_vogels_forward(drive, None, layer())
     assert Us[1, 0, 0, 0] == 0.0  # the input reaches I at step 1 and U at step 2
     assert Us[2, 0, 0, 0].item() == pytest.approx((1 - B_MEM) * 10.0, rel=1e-12)
     assert Us[2, 0, 0, 0].item() == pytest.approx(0.951626, abs=1e-6)
@@ -62,11 +63,11 @@ def test_single_input_spike_gives_the_hand_computed_trace():
 def test_membrane_is_exactly_zero_after_a_spike_and_threshold_is_strict():
     drive = torch.zeros(1, 1, 6, 1, dtype=torch.float64)
     drive[0, 0, 0, 0] = 30.0
-    Us, spikes, _ = lif_forward(drive, None, layer())
+    Us, spikes, _ = lif_zenke_vogels_forward(drive, None, layer())
     first = int(torch.nonzero(spikes[:, 0, 0, 0])[0])
     assert Us[first, 0, 0, 0] > 1 and Us[first + 1, 0, 0, 0] == 0.0
     exactly = torch.zeros(1, 1, 4, 1, dtype=torch.float64)
-    Us, spikes, _ = lif_forward(exactly, None, layer(threshold=0.0))
+    Us, spikes, _ = lif_zenke_vogels_forward(exactly, None, layer(threshold=0.0))
     assert spikes.sum() == 0  # U = 0 = ϑ does not spike: Θ(0) = 0
 
 
@@ -140,12 +141,12 @@ def test_backward_matches_finite_differences_of_a_smooth_stand_in(diff_reset):
     """Θ replaced by σ(3x) and h by σ'(3x)·3: with a differentiable reset the backward pass is the exact gradient of
     the smooth network; with a detached reset it is the gradient of that network with the reset signal frozen."""
     smooth, derivative = _smooth_pair()
-    lay = LIFLayer(derivative, B_MEM, B_SYN, diff_reset=diff_reset, smooth=smooth)
+    lay = LIFZenkeVogelsLayer(derivative, B_MEM, B_SYN, diff_reset=diff_reset, smooth=smooth)
     drive = (_spiking_drive(G=1, B=2, T=15, H=3) * 2).detach().requires_grad_()
     weights = torch.randn(drive.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
     (grad,) = torch.autograd.grad((lay(drive) * weights).sum(), drive)
     with torch.no_grad():
-        frozen = None if diff_reset else lif_forward(drive, None, lay)[1].permute(1, 2, 0, 3)
+        frozen = None if diff_reset else lif_zenke_vogels_forward(drive, None, lay)[1].permute(1, 2, 0, 3)
 
         def loss(d):
             return (reference_layer(d, None, lay, frozen_reset=frozen, smooth=smooth) * weights).sum()
@@ -154,7 +155,7 @@ def test_backward_matches_finite_differences_of_a_smooth_stand_in(diff_reset):
         eps = 1e-6
         fd = (loss(drive + eps * direction) - loss(drive - eps * direction)) / (2 * eps)
     assert (grad * direction).sum().item() == pytest.approx(fd.item(), rel=1e-6)
-    other = LIFLayer(derivative, B_MEM, B_SYN, diff_reset=not diff_reset, smooth=smooth)
+    other = LIFZenkeVogelsLayer(derivative, B_MEM, B_SYN, diff_reset=not diff_reset, smooth=smooth)
     (grad_other,) = torch.autograd.grad((other(drive) * weights).sum(), drive)
     assert (grad_other * direction).sum().item() != pytest.approx(fd.item(), rel=1e-3)
 

@@ -10,7 +10,8 @@ from sgtheory.experiments.damage import network_damage
 from sgtheory.experiments.lyapunov import lyap
 from sgtheory.experiments.train import build_model
 from sgtheory.functional.damage import damage_spreading, derrida_map, flip, outputs
-from sgtheory.functional.neurons import binary_params, lif_params, lif_step, rate_step
+from sgtheory.functional.lif import lif_engelken_abbott_params, lif_engelken_abbott_step
+from sgtheory.functional.neurons import binary_params, rate_step
 from sgtheory.functional.surrogate import make_surrogate
 
 F64 = torch.float64
@@ -93,11 +94,11 @@ def test_derrida_map_oracles():
 def test_lif_flip_without_coupling_is_one_extra_or_missing_spike():
     """V = 0, no drive, I = 0: an added spike resets v, a removed one leaves v at its reset 0, then nothing fires."""
     N = 10
-    params = lif_params(torch.zeros(N, N, dtype=F64), SG)
+    params = lif_engelken_abbott_params(torch.zeros(N, N, dtype=F64), SG)
     v = torch.linspace(0.0, 2.0, N, dtype=F64)  # half the units spike at t = 0
     state = (v.expand(N, N), torch.zeros(N, N, dtype=F64))
-    d = damage_spreading(lambda drive, s: lif_step(drive, s, params)[1], state, torch.zeros(5, N, N, dtype=F64),
-                         torch.eye(N, dtype=torch.bool), threshold=1.0)
+    step = lambda drive, s: lif_engelken_abbott_step(drive, s, params)[1]  # noqa: E731
+    d = damage_spreading(step, state, torch.zeros(5, N, N, dtype=F64), torch.eye(N, dtype=torch.bool), threshold=1.0)
     assert (d[0] == 1).all() and (d[1:] == 0).all()
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from sgtheory.functional.lif import lif_engelken_abbott_params, lif_engelken_abbott_step
 from sgtheory.functional.lyapunov import (
     entropy_rate,
     flossing_loss,
@@ -14,7 +15,7 @@ from sgtheory.functional.lyapunov import (
     lyapunov_spectrum,
     orthonormal_system,
 )
-from sgtheory.functional.neurons import binary_params, lif_params, lif_step, rate_step, rate_tangent, tanh_params
+from sgtheory.functional.neurons import binary_params, rate_step, rate_tangent, tanh_params
 from sgtheory.functional.surrogate import make_surrogate
 
 F64 = torch.float64
@@ -169,21 +170,21 @@ def test_rate_tangent_is_the_jacobian_of_the_rates():
 
 def test_lif_tangent_is_the_jacobian_without_reset():
     """Below threshold (no spike, so no reset) the tangent map equals the autograd Jacobian of the step."""
-    from sgtheory.functional.neurons import lif_tangent
+    from sgtheory.functional.lif import lif_engelken_abbott_tangent
 
     N = 4
     V = torch.randn(N, N, generator=gen(20), dtype=F64)
-    p = lif_params(V, make_surrogate("fast_sigmoid", 5.0))
+    p = lif_engelken_abbott_params(V, make_surrogate("fast_sigmoid", 5.0))
     v = torch.tensor([0.2, 0.9, -0.4, 0.6], dtype=F64)
     current = torch.randn(N, generator=gen(21), dtype=F64)
     drive = torch.randn(N, generator=gen(22), dtype=F64)
 
     def step(state):
-        _, (v_new, i_new) = lif_step(drive, (state[:N], state[N:]), p)
+        _, (v_new, i_new) = lif_engelken_abbott_step(drive, (state[:N], state[N:]), p)
         return torch.cat([v_new, i_new])
 
     jac = torch.autograd.functional.jacobian(step, torch.cat([v, current]))
-    got = lif_tangent((v, current), None, torch.eye(2 * N, dtype=F64), p)
+    got = lif_engelken_abbott_tangent((v, current), None, torch.eye(2 * N, dtype=F64), p)
     torch.testing.assert_close(got, jac.T, rtol=0, atol=1e-12)
 
 

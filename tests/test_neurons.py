@@ -9,15 +9,8 @@ import math
 import pytest
 import torch
 
-from sgtheory.functional.neurons import (
-    LIFParams,
-    binary_params,
-    lif_params,
-    lif_step,
-    rate_step,
-    recurrent,
-    tanh_params,
-)
+from sgtheory.functional.lif import LIFEngelkenAbbottParams, lif_engelken_abbott_params, lif_engelken_abbott_step
+from sgtheory.functional.neurons import binary_params, rate_step, recurrent, tanh_params
 from sgtheory.functional.surrogate import make_surrogate
 
 F64 = torch.float64
@@ -112,7 +105,7 @@ def test_binary_rate_step_by_hand():
 
 
 def test_lif_params_defaults():
-    p = lif_params(None, None)
+    p = lif_engelken_abbott_params(None, None)
     assert p.alpha == pytest.approx(math.exp(-1 / 5), rel=1e-15)
     assert p.beta == pytest.approx(math.exp(-1 / 10), rel=1e-15)
     assert p.alpha == pytest.approx(0.8187307530779818)
@@ -121,7 +114,7 @@ def test_lif_params_defaults():
 
 
 def test_lif_params_from_time_constants():
-    p = lif_params(None, None, tau_mem=20.0, tau_syn=2.0, dt=0.5, threshold=0.3)
+    p = lif_engelken_abbott_params(None, None, tau_mem=20.0, tau_syn=2.0, dt=0.5, threshold=0.3)
     assert p.alpha == pytest.approx(math.exp(-0.5 / 2.0), rel=1e-15)
     assert p.beta == pytest.approx(math.exp(-0.5 / 20.0), rel=1e-15)
     assert p.threshold == 0.3
@@ -154,11 +147,11 @@ def test_lif_golden_trajectory():
     assert spikes[0] == [1.0, 0.0]
     assert sum(s[1] for s in spikes) >= 1 and sum(s[0] for s in spikes) >= 2
 
-    p = lif_params(torch.tensor([LIF_V], dtype=F64), make_surrogate("fast_sigmoid", 5.0))
+    p = lif_engelken_abbott_params(torch.tensor([LIF_V], dtype=F64), make_surrogate("fast_sigmoid", 5.0))
     v = torch.tensor([[LIF_V0]], dtype=F64)
     current = torch.tensor([[LIF_I0]], dtype=F64)
     for t, drive in enumerate(LIF_DRIVE):
-        out, (v, current) = lif_step(torch.tensor([[drive]], dtype=F64), (v, current), p)
+        out, (v, current) = lif_engelken_abbott_step(torch.tensor([[drive]], dtype=F64), (v, current), p)
         _, v_exp, i_exp = expected[t]
         assert torch.equal(out, v)
         assert v[0, 0].tolist() == pytest.approx(v_exp, rel=1e-13, abs=1e-15), t
@@ -177,12 +170,12 @@ def test_lif_first_steps_numerically():
     # step 2: s = (0, 0) (v1[1] ≈ 0.63 < 1)
     i2 = [a * i1[0] + 0.7, a * i1[1] + 0.2]
     v2 = [b * v1[0] + (1 - b) * i2[0], b * v1[1] + (1 - b) * i2[1]]
-    p = lif_params(torch.tensor([LIF_V], dtype=F64), make_surrogate("fast_sigmoid", 5.0))
+    p = lif_engelken_abbott_params(torch.tensor([LIF_V], dtype=F64), make_surrogate("fast_sigmoid", 5.0))
     state = (torch.tensor([[LIF_V0]], dtype=F64), torch.tensor([[LIF_I0]], dtype=F64))
-    _, state = lif_step(torch.tensor([[LIF_DRIVE[0]]], dtype=F64), state, p)
+    _, state = lif_engelken_abbott_step(torch.tensor([[LIF_DRIVE[0]]], dtype=F64), state, p)
     assert state[0][0, 0].tolist() == pytest.approx(v1, rel=1e-14)
     assert state[1][0, 0].tolist() == pytest.approx(i1, rel=1e-14)
-    _, state = lif_step(torch.tensor([[LIF_DRIVE[1]]], dtype=F64), state, p)
+    _, state = lif_engelken_abbott_step(torch.tensor([[LIF_DRIVE[1]]], dtype=F64), state, p)
     assert state[0][0, 0].tolist() == pytest.approx(v2, rel=1e-14)
     assert state[1][0, 0].tolist() == pytest.approx(i2, rel=1e-14)
 
@@ -201,12 +194,12 @@ def test_lif_jacobian_has_detached_reset(slope):
     alpha, beta, theta = math.exp(-0.2), math.exp(-0.1), 1.0
     V = [[0.3, -0.6], [1.5, 0.2]]
     v0, i0, drive = [1.2, 0.7], [0.4, -0.3], [0.25, 0.5]
-    p = LIFParams(torch.tensor([V], dtype=F64), sur, alpha, beta, theta)
+    p = LIFEngelkenAbbottParams(torch.tensor([V], dtype=F64), sur, alpha, beta, theta)
     d = torch.tensor([[drive]], dtype=F64)
 
     def f(z):
         v, current = z[:2].view(1, 1, 2), z[2:].view(1, 1, 2)
-        _, (v_new, i_new) = lif_step(d, (v, current), p)
+        _, (v_new, i_new) = lif_engelken_abbott_step(d, (v, current), p)
         return torch.cat([v_new.flatten(), i_new.flatten()])
 
     jac = torch.autograd.functional.jacobian(f, torch.tensor(v0 + i0, dtype=F64))
@@ -239,10 +232,10 @@ def test_lif_differentiable_reset_adds_the_reset_term():
     d = torch.tensor([[drive]], dtype=F64)
 
     def jac(diff_reset):
-        p = lif_params(torch.tensor([V], dtype=F64), sur, diff_reset=diff_reset)
+        p = lif_engelken_abbott_params(torch.tensor([V], dtype=F64), sur, diff_reset=diff_reset)
 
         def f(z):
-            _, (v_new, i_new) = lif_step(d, (z[:2].view(1, 1, 2), z[2:].view(1, 1, 2)), p)
+            _, (v_new, i_new) = lif_engelken_abbott_step(d, (z[:2].view(1, 1, 2), z[2:].view(1, 1, 2)), p)
             return torch.cat([v_new.flatten(), i_new.flatten()])
 
         return torch.autograd.functional.jacobian(f, torch.tensor(v0 + i0, dtype=F64))
@@ -261,8 +254,8 @@ def test_lif_differentiable_reset_adds_the_reset_term():
 def test_lif_shapes_batched_over_realizations():
     g = torch.Generator().manual_seed(4)
     R, B, N = 3, 2, 5
-    p = lif_params(torch.randn(R, N, N, generator=g, dtype=F64), make_surrogate("fast_sigmoid", 1.0))
+    p = lif_engelken_abbott_params(torch.randn(R, N, N, generator=g, dtype=F64), make_surrogate("fast_sigmoid", 1.0))
     v = torch.randn(R, B, N, generator=g, dtype=F64)
     current = torch.randn(R, B, N, generator=g, dtype=F64)
-    out, (v2, i2) = lif_step(torch.zeros(R, B, N, dtype=F64), (v, current), p)
+    out, (v2, i2) = lif_engelken_abbott_step(torch.zeros(R, B, N, dtype=F64), (v, current), p)
     assert out.shape == v2.shape == i2.shape == (R, B, N)

@@ -21,11 +21,11 @@ import torch.nn.functional as F
 
 from sgtheory.config import TRUE_GRADIENT, ClassifyConfig
 from sgtheory.experiments.train import DTYPES, Progress, RunResult
+from sgtheory.functional.lif import LIFZenkeVogelsLayer
 from sgtheory.functional.surrogate import SHAPES
 from sgtheory.models.classifier import (
     Adam,
     Classifier,
-    LIFLayer,
     init_weight,
     lower_bound_loss,
     readout_kernel,
@@ -114,7 +114,7 @@ def build_classifier(configs: Sequence[ClassifyConfig], units: int, classes: int
 
     weights = [stacked(sizes[i + 1], sizes[i], i) for i in range(len(sizes) - 1)]
     recurrent = [stacked(cfg.hidden, cfg.hidden, 100 + i) for i in range(cfg.layers)] if cfg.recurrent else []
-    layer = LIFLayer(surrogate_derivative(configs, dtype), math.exp(-cfg.dt / cfg.tau_mem),
+    layer = LIFZenkeVogelsLayer(surrogate_derivative(configs, dtype), math.exp(-cfg.dt / cfg.tau_mem),
                      math.exp(-cfg.dt / cfg.tau_syn), cfg.threshold, cfg.diff_reset, cfg.recurrent_grad)
     kernel = readout_kernel(cfg.steps, math.exp(-cfg.dt / cfg.tau_syn), math.exp(-cfg.dt / cfg.tau_readout), dtype)
     return Classifier(weights, recurrent, layer, kernel, cfg.readout)

@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
 
 import torch
 
 from sgtheory.config import SpikeMatchConfig
 from sgtheory.experiments.train import DTYPES, RunResult
+from sgtheory.functional.lif import Fire, lif_gygax_zenke_layer
 from sgtheory.functional.surrogate import escape_derivative, escape_spike_given, make_surrogate, spike
 from sgtheory.seeding import stream
 from sgtheory.tasks.spike_match import default_target, frozen_poisson, read_target
@@ -97,25 +97,6 @@ def init_sigma(cfg: SpikeMatchConfig, fan_in: int) -> float:
     """σ_w = σ_U / sqrt(N ν ε̂), ε̂ = τ_syn²/(2(τ_syn + τ_mem)) in s, ν the input rate (spec §4.3)."""
     eps_hat = (cfg.tau_syn / 1000) ** 2 / (2 * (cfg.tau_syn + cfg.tau_mem) / 1000)
     return cfg.sigma_u / math.sqrt(fan_in * cfg.input_rate * eps_hat)
-
-
-Fire = Callable[[torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]]
-
-
-def lif_layer(current: torch.Tensor, lam_m: float, fire: Fire) -> tuple[torch.Tensor, torch.Tensor]:
-    """Membrane U and spikes S (T, B, N) of one layer driven by ``current`` (T, B, N); reset detached.
-
-    ``fire(U, t)`` returns the boolean spike mask of step t and the spikes to record (a float tensor that
-    carries surrogate gradients, or the mask itself when no gradient is needed)."""
-    drive = (1 - lam_m) * current
-    U = torch.zeros_like(current[0])
-    Us, Ss = [], []
-    for t in range(current.shape[0]):
-        fired, S = fire(U, t)
-        Us.append(U)
-        Ss.append(S)
-        U = (lam_m * U).masked_fill(fired, 0.0) + drive[t]
-    return torch.stack(Us), torch.stack(Ss).to(current.dtype)
 
 
 def firing(cfg: SpikeMatchConfig, stochastic: bool, beta: float, shape, generator: torch.Generator,
@@ -179,9 +160,9 @@ class SpikeMatcher:
         cfg, f = self.cfg, self.filters
         current_h = (self.input_drive @ self.W0)[:, None, :].expand(-1, trials, -1)  # (T, B, N_h)
         fire = firing(cfg, stochastic, cfg.beta_hidden, current_h.shape, generator, grad)
-        U_h, S_h = lif_layer(current_h, f.lam_m, fire)
+        U_h, S_h = lif_gygax_zenke_layer(current_h, f.lam_m, fire)
         current_o = apply(f.current, S_h @ self.W1)
-        U_o, S_o = lif_layer(current_o, f.lam_m,
+        U_o, S_o = lif_gygax_zenke_layer(current_o, f.lam_m,
                              firing(cfg, stochastic, cfg.beta_output, current_o.shape, generator, grad))
         return Pass(U_h, S_h, U_o, S_o)
 

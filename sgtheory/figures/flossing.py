@@ -135,7 +135,7 @@ def r1_figure(table: pd.DataFrame):
     return fig
 
 
-def lif_mode_time_constants(table: pd.DataFrame, after: pd.Series, before: pd.Series):
+def mode_time_constants(table: pd.DataFrame, after: pd.Series, before: pd.Series):
     """Markdown lines and claims: time constants τ_i = -Δt/λ_i of the tangent modes of the LIF network before and
     after flossing k exponents, against τ_mem and τ_syn (the talk: flossing creates tangent modes slower than the
     single-neuron time constants; a mode with λ_i ≥ 0 does not decay, τ_i = ∞)."""
@@ -240,7 +240,7 @@ def r1_report(table: pd.DataFrame) -> str:
                            bool((after.loc[k][after.loc[k].index >= k + 5] < before[before.index >= k + 5]).mean()
                                 >= 0.5)))
     if set(table["model"]) == {"lif"}:
-        mode_lines, mode_claims = lif_mode_time_constants(table, after, before)
+        mode_lines, mode_claims = mode_time_constants(table, after, before)
         lines += mode_lines
         claims += mode_claims
     lines += damage_report(table)

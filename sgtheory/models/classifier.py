@@ -2,15 +2,9 @@
 
 Every tensor has a leading *cell* dimension G: independent networks (grid cells: seeds, slopes, learning rates,
 regulariser settings) that train together as one computation. Hidden layer l, neuron i, step n (Δt = 1 ms,
-threshold ϑ, natural units)::
-
-    S[n]   = Θ(U[n] − ϑ)                                    Θ(0) = 0
-    U[n+1] = (β_mem U[n] + (1 − β_mem) I[n]) (1 − S[n])     multiplicative reset to 0
-    I[n+1] = β_syn I[n] + W S_prev[n] + V S[n]              V only in recurrent layers
-
-with β = exp(−Δt/τ) and U[0] = I[0] = 0, so an input spike at step n first moves U at n + 2. The backward pass
-replaces dS/dU by the surrogate h(U − ϑ). The reset factor (1 − S[n]) is detached unless ``diff_reset``; the
-recurrent spikes V S[n] are detached unless ``recurrent_grad`` (V still learns from its local term).
+threshold ϑ, natural units): the hidden layers are the Zenke & Vogels LIF of
+:func:`sgtheory.functional.lif.lif_zenke_vogels_forward` (U[0] = I[0] = 0; an input spike at step n first moves U at
+n + 2; the reset factor is detached unless ``diff_reset``, the recurrent spikes V S[n] unless ``recurrent_grad``).
 
 The readout has K leaky integrators fed by the last hidden layer,
 ``I_o[n+1] = β_syn I_o[n] + W_o S[n]``, ``U_o[n+1] = β_out U_o[n] + (1 − β_out) I_o[n]``, reduced over time
@@ -21,13 +15,12 @@ from __future__ import annotations
 
 import ctypes
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-Derivative = Callable[[Tensor], Tensor]
+from sgtheory.functional.lif import LIFZenkeVogelsLayer
 
 
 def reuse_large_allocations() -> None:
@@ -40,103 +33,6 @@ def reuse_large_allocations() -> None:
     m_trim_threshold, m_mmap_threshold = -1, -3
     libc.mallopt(m_mmap_threshold, 2**30)
     libc.mallopt(m_trim_threshold, 2**31 - 1)
-
-
-def lif_forward(drive: Tensor, V: Tensor | None, layer: LIFLayer) -> tuple[Tensor, Tensor, Tensor | None]:
-    """Time-major traces of one LIF layer: U[0..T] (T+1, G, B, H), spikes S[0..T−1] (T, G, B, H) and, with a
-    differentiable reset, I[0..T]. ``drive`` (G, B, T, H) is W·S_prev; no autograd graph is built."""
-    drive = drive.detach().permute(2, 0, 1, 3)
-    T, G, B, H = drive.shape
-    a, b = layer.decay_syn, layer.decay_mem
-    Us = drive.new_empty(T + 1, G, B, H)  # every step writes into its slice (no allocation)
-    Us[0] = 0.0
-    spikes = drive.new_empty(T, G, B, H)
-    Is = drive.new_zeros(T + 1, G, B, H) if layer.diff_reset else None
-    current = drive.new_zeros(G, B, H)
-    fired = torch.empty(G, B, H, dtype=torch.bool)
-    for n in range(T):
-        U = torch.mul(Us[n], b, out=Us[n + 1]).add_(current, alpha=1 - b)
-        if layer.smooth is None:
-            torch.gt(Us[n], layer.threshold, out=fired)
-            U.masked_fill_(fired, 0.0)
-            spikes[n].copy_(fired)
-        else:
-            spikes[n] = layer.smooth(Us[n] - layer.threshold)
-            U.mul_(1 - spikes[n])
-        current.mul_(a).add_(drive[n])
-        if V is not None:
-            current.add_(spikes[n] @ V.detach().transpose(-1, -2))
-        if Is is not None:
-            Is[n + 1] = current
-    return Us, spikes, Is
-
-
-class _LIFLayer(torch.autograd.Function):
-    """Spikes S (G, B, T, H) of one LIF layer from its feed-forward drive W·S_prev (G, B, T, H).
-
-    Forward and backward are explicit loops over time (no autograd graph per step). With the adjoints
-    λ_U[n] = dL/dU[n] and λ_I[n] = dL/dI[n] (both 0 at n = T), going back from n = T − 1::
-
-        dL/ddrive[n] = λ_I[n+1]
-        g[n]   = dL/dS[n] + [V^T λ_I[n+1]]_{recurrent_grad} − [(β_mem U[n] + (1 − β_mem) I[n]) λ_U[n+1]]_{diff_reset}
-        λ_U[n] = β_mem (1 − S[n]) λ_U[n+1] + h(U[n] − ϑ) g[n]
-        λ_I[n] = (1 − β_mem)(1 − S[n]) λ_U[n+1] + β_syn λ_I[n+1]
-
-    and dL/dV = Σ_n λ_I[n+1] S[n]^T.
-    """
-
-    @staticmethod
-    def forward(ctx, drive, V, layer):
-        Us, spikes, Is = lif_forward(drive, V, layer)
-        ctx.layer = layer
-        ctx.has_V = V is not None
-        ctx.save_for_backward(Us, spikes, Is if Is is not None else Us, V if V is not None else Us)
-        return spikes.permute(1, 2, 0, 3)
-
-    @staticmethod
-    def backward(ctx, grad_S):
-        Us, spikes, Is, V = ctx.saved_tensors
-        layer = ctx.layer
-        a, b = layer.decay_syn, layer.decay_mem
-        grad_S = grad_S.permute(2, 0, 1, 3)
-        T, G, B, H = spikes.shape
-        lam_U = Us.new_zeros(G, B, H)
-        grad_drive = Us.new_empty(T, G, B, H)  # grad_drive[n] = λ_I[n+1]; λ_I[T] = 0
-        grad_drive[T - 1] = 0.0
-        propagate = ctx.has_V and layer.recurrent_grad
-        for n in range(T - 1, -1, -1):
-            lam_I = grad_drive[n]
-            g = grad_S[n]
-            if propagate:
-                g = g + lam_I @ V
-            if layer.diff_reset:
-                g = g - (b * Us[n] + (1 - b) * Is[n]) * lam_U
-            keep_U = lam_U.mul_(1 - spikes[n])
-            if n > 0:
-                torch.mul(lam_I, a, out=grad_drive[n - 1]).add_(keep_U, alpha=1 - b)
-            lam_U = keep_U.mul_(b).addcmul_(layer.derivative(Us[n] - layer.threshold), g)
-        grad_V = torch.einsum("tgbi,tgbj->gij", grad_drive, spikes) if ctx.has_V else None
-        return grad_drive.permute(1, 2, 0, 3), grad_V, None
-
-
-@dataclass(frozen=True)
-class LIFLayer:
-    """Constants of one hidden layer; ``derivative`` maps U − ϑ (G, B, H) to h (per-cell slopes as (G, 1, 1)).
-
-    ``smooth`` replaces the step Θ in the forward pass by a smooth function (tests: with ``derivative`` its exact
-    derivative, the backward pass is the exact gradient of that smooth network); None: the step."""
-
-    derivative: Derivative
-    decay_mem: float
-    decay_syn: float
-    threshold: float = 1.0
-    diff_reset: bool = False
-    recurrent_grad: bool = True
-    smooth: Derivative | None = None
-
-    def __call__(self, drive: Tensor, V: Tensor | None = None) -> Tensor:
-        """Spikes (G, B, T, H) of the layer driven by ``drive`` (G, B, T, H); ``V`` (G, H, H) or None."""
-        return _LIFLayer.apply(drive, V, self)
 
 
 def readout_kernel(steps: int, decay_syn: float, decay_out: float, dtype=torch.float32) -> Tensor:
@@ -172,7 +68,7 @@ class Classifier:
 
     weights: list[Tensor]
     recurrent: list[Tensor]
-    layer: LIFLayer
+    layer: LIFZenkeVogelsLayer
     kernel: Tensor  # readout_kernel (T, T)
     readout: str = "max"
 

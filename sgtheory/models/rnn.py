@@ -19,15 +19,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from sgtheory.functional.neurons import (
-    binary_params,
-    lif_params,
-    lif_step,
-    lif_tangent,
-    rate_step,
-    rate_tangent,
-    tanh_params,
-)
+from sgtheory.functional.lif import lif_engelken_abbott_params, lif_engelken_abbott_step, lif_engelken_abbott_tangent
+from sgtheory.functional.neurons import binary_params, rate_step, rate_tangent, tanh_params
 from sgtheory.functional.surrogate import Surrogate
 
 
@@ -58,7 +51,7 @@ class RNN(nn.Module):
 
     ``weights`` maps J (R,N,N), w_in (R,N,S), w_out (R,N,1), b (R,N), c (R,1) to stacked tensors;
     ``x0`` is the initial state (R, B, D) with D = N (tanh, binary) or 2N (LIF: v then I);
-    ``lif_options`` are passed to :func:`lif_params` for the LIF model.
+    ``lif_options`` are passed to :func:`lif_engelken_abbott_params` for the LIF model.
     """
 
     def __init__(self, model: str, weights: dict[str, torch.Tensor], x0: torch.Tensor, surrogate: Surrogate,
@@ -66,7 +59,7 @@ class RNN(nn.Module):
         super().__init__()
         self.model = model
         self.surrogate = surrogate
-        self.lif_options = lif_options  # keyword arguments of lif_params: tau_mem, tau_syn, dt, threshold, diff_reset
+        self.lif_options = lif_options  # tau_mem, tau_syn, dt, threshold, diff_reset
         for name, tensor in weights.items():
             setattr(self, name, nn.Parameter(tensor.clone()))
         self.x0 = nn.Parameter(x0.clone())
@@ -86,8 +79,8 @@ class RNN(nn.Module):
         """(step, params, state-from-vector) for this model, with ``surrogate`` (default: the model's own)."""
         surrogate = surrogate or self.surrogate
         if self.model == "lif":
-            params = lif_params(self.J, surrogate, **self.lif_options)
-            return lif_step, params, lambda x: (x[..., : self.N], x[..., self.N :])
+            params = lif_engelken_abbott_params(self.J, surrogate, **self.lif_options)
+            return lif_engelken_abbott_step, params, lambda x: (x[..., : self.N], x[..., self.N :])
         params = tanh_params(self.J) if self.model == "tanh" else binary_params(self.J, surrogate)
         return rate_step, params, lambda x: x
 
@@ -99,7 +92,7 @@ class RNN(nn.Module):
         LIF example: sharpness 5 in the Jacobian, 10 in autograd)."""
         step, params, unpack = self._step_fn()
         tangent_params = self._step_fn(jacobian_surrogate)[1]
-        tangent = lif_tangent if self.model == "lif" else rate_tangent
+        tangent = lif_engelken_abbott_tangent if self.model == "lif" else rate_tangent
         return (lambda drive, state: step(drive, state, params)[1],
                 lambda state, new_state, Q: tangent(state, new_state, Q, tangent_params), unpack)
 

@@ -1,0 +1,209 @@
+"""Every LIF neuron the reproduced papers use, each named after the paper it reproduces (pure functions, no state).
+
+The three discretisations differ in which current the membrane integrates and where the reset acts; each one is the
+reading of its paper's code or text (spec section in brackets), so they are kept apart rather than unified.
+β = exp(−Δt/τ_mem), α = exp(−Δt/τ_syn), threshold θ, Heaviside H with a surrogate derivative h in the backward pass.
+
+``lif_engelken_abbott_*`` (Engelken & Abbott, surrogate gradient flossing; the public LIF example, flossing spec §2.3):
+the membrane integrates the *new* current; an input at step t moves v at t + 1::
+
+    s_t     = H(v_t − θ)
+    I_{t+1} = α I_t + V s_t + drive_t
+    v_{t+1} = (β v_t + (1 − β) I_{t+1}) (1 − s_t)      reset detached from autograd by default
+    out     = v_{t+1}
+
+``lif_zenke_vogels_*`` (Zenke & Vogels 2021, robustness spec §3; the SpyTorch convention): the membrane integrates the
+*old* current, so an input spike at step n first moves U at n + 2; explicit forward/backward loops::
+
+    S[n]   = H(U[n] − θ)                                    H(0) = 0
+    U[n+1] = (β U[n] + (1 − β) I[n]) (1 − S[n])
+    I[n+1] = α I[n] + W S_prev[n] + V S[n]                  V only in recurrent layers
+
+``lif_gygax_zenke_layer`` (Gygax & Zenke 2025, spike-train matching, sgtheory spec §4.2): the reset acts on the leak
+term only and the current is given (precomputed by a filter matrix)::
+
+    S[t]   = spike(U[t] − θ)
+    U[t+1] = β U[t] (1 − S[t]) + (1 − β) I[t]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+from sgtheory.functional.neurons import recurrent
+from sgtheory.functional.surrogate import Surrogate, spike
+
+Derivative = Callable[[Tensor], Tensor]
+
+
+# --- Engelken & Abbott (flossing spec §2.3) ---------------------------------------------------------------------
+
+class LIFEngelkenAbbottParams(NamedTuple):
+    V: torch.Tensor  # recurrent weights (R, N, N)
+    surrogate: Surrogate
+    alpha: float  # synaptic decay per step, exp(-dt/tau_syn)
+    beta: float  # membrane decay per step, exp(-dt/tau_mem)
+    threshold: float
+    diff_reset: bool = False  # let the gradient flow through the reset factor (1 - s_t)
+
+
+def lif_engelken_abbott_params(V, surrogate, tau_mem=10.0, tau_syn=5.0, dt=1.0, threshold=1.0,
+                               diff_reset=False) -> LIFEngelkenAbbottParams:
+    """Parameters of the current-based LIF from time constants in ms."""
+    alpha, beta = math.exp(-dt / tau_syn), math.exp(-dt / tau_mem)
+    return LIFEngelkenAbbottParams(V, surrogate, alpha, beta, threshold, diff_reset)
+
+
+def lif_engelken_abbott_step(
+    drive: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], p: LIFEngelkenAbbottParams
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """One LIF step; ``state`` is (v, I). The multiplicative reset is detached (SpyTorch convention)
+    unless ``p.diff_reset``."""
+    v, current = state
+    s = spike(v - p.threshold, p.surrogate)
+    current = p.alpha * current + recurrent(s, p.V) + drive
+    v = (p.beta * v + (1.0 - p.beta) * current) * (1.0 - (s if p.diff_reset else s.detach()))
+    return v, (v, current)
+
+
+def lif_engelken_abbott_tangent(state, new_state, Q: torch.Tensor, p: LIFEngelkenAbbottParams) -> torch.Tensor:
+    """Tangent vectors of the 2N-dimensional LIF state (v, I), reset ignored (spec §2.3); P = diag(h(v - θ)):
+
+        dI' = V P dv + α dI,        dv' = β dv + (1 - β) dI'
+
+    i.e. ∂v'/∂v = β + (1-β) V P, ∂v'/∂I = (1-β) α, ∂I'/∂v = V P, ∂I'/∂I = α at the state before the step.
+    ``Q`` (..., k, 2N): k tangent vectors as rows, v components then I components.
+    """
+    v = state[0]
+    N = v.shape[-1]
+    q_v, q_i = Q[..., :N], Q[..., N:]
+    d_i = recurrent(q_v * p.surrogate.derivative(v - p.threshold), p.V) + p.alpha * q_i
+    d_v = p.beta * q_v + (1.0 - p.beta) * d_i
+    return torch.cat([d_v, d_i], dim=-1)
+
+
+# --- Zenke & Vogels 2021 (robustness spec §3) ---------------------------------------------------------------
+
+def lif_zenke_vogels_forward(drive: Tensor, V: Tensor | None,
+                             layer: LIFZenkeVogelsLayer) -> tuple[Tensor, Tensor, Tensor | None]:
+    """Time-major traces of one LIF layer: U[0..T] (T+1, G, B, H), spikes S[0..T−1] (T, G, B, H) and, with a
+    differentiable reset, I[0..T]. ``drive`` (G, B, T, H) is W·S_prev; no autograd graph is built."""
+    drive = drive.detach().permute(2, 0, 1, 3)
+    T, G, B, H = drive.shape
+    a, b = layer.decay_syn, layer.decay_mem
+    Us = drive.new_empty(T + 1, G, B, H)  # every step writes into its slice (no allocation)
+    Us[0] = 0.0
+    spikes = drive.new_empty(T, G, B, H)
+    Is = drive.new_zeros(T + 1, G, B, H) if layer.diff_reset else None
+    current = drive.new_zeros(G, B, H)
+    fired = torch.empty(G, B, H, dtype=torch.bool)
+    for n in range(T):
+        U = torch.mul(Us[n], b, out=Us[n + 1]).add_(current, alpha=1 - b)
+        if layer.smooth is None:
+            torch.gt(Us[n], layer.threshold, out=fired)
+            U.masked_fill_(fired, 0.0)
+            spikes[n].copy_(fired)
+        else:
+            spikes[n] = layer.smooth(Us[n] - layer.threshold)
+            U.mul_(1 - spikes[n])
+        current.mul_(a).add_(drive[n])
+        if V is not None:
+            current.add_(spikes[n] @ V.detach().transpose(-1, -2))
+        if Is is not None:
+            Is[n + 1] = current
+    return Us, spikes, Is
+
+
+class _LIFZenkeVogels(torch.autograd.Function):
+    """Spikes S (G, B, T, H) of one LIF layer from its feed-forward drive W·S_prev (G, B, T, H).
+
+    Forward and backward are explicit loops over time (no autograd graph per step). With the adjoints
+    λ_U[n] = dL/dU[n] and λ_I[n] = dL/dI[n] (both 0 at n = T), going back from n = T − 1::
+
+        dL/ddrive[n] = λ_I[n+1]
+        g[n]   = dL/dS[n] + [V^T λ_I[n+1]]_{recurrent_grad} − [(β_mem U[n] + (1 − β_mem) I[n]) λ_U[n+1]]_{diff_reset}
+        λ_U[n] = β_mem (1 − S[n]) λ_U[n+1] + h(U[n] − ϑ) g[n]
+        λ_I[n] = (1 − β_mem)(1 − S[n]) λ_U[n+1] + β_syn λ_I[n+1]
+
+    and dL/dV = Σ_n λ_I[n+1] S[n]^T.
+    """
+
+    @staticmethod
+    def forward(ctx, drive, V, layer):
+        Us, spikes, Is = lif_zenke_vogels_forward(drive, V, layer)
+        ctx.layer = layer
+        ctx.has_V = V is not None
+        ctx.save_for_backward(Us, spikes, Is if Is is not None else Us, V if V is not None else Us)
+        return spikes.permute(1, 2, 0, 3)
+
+    @staticmethod
+    def backward(ctx, grad_S):
+        Us, spikes, Is, V = ctx.saved_tensors
+        layer = ctx.layer
+        a, b = layer.decay_syn, layer.decay_mem
+        grad_S = grad_S.permute(2, 0, 1, 3)
+        T, G, B, H = spikes.shape
+        lam_U = Us.new_zeros(G, B, H)
+        grad_drive = Us.new_empty(T, G, B, H)  # grad_drive[n] = λ_I[n+1]; λ_I[T] = 0
+        grad_drive[T - 1] = 0.0
+        propagate = ctx.has_V and layer.recurrent_grad
+        for n in range(T - 1, -1, -1):
+            lam_I = grad_drive[n]
+            g = grad_S[n]
+            if propagate:
+                g = g + lam_I @ V
+            if layer.diff_reset:
+                g = g - (b * Us[n] + (1 - b) * Is[n]) * lam_U
+            keep_U = lam_U.mul_(1 - spikes[n])
+            if n > 0:
+                torch.mul(lam_I, a, out=grad_drive[n - 1]).add_(keep_U, alpha=1 - b)
+            lam_U = keep_U.mul_(b).addcmul_(layer.derivative(Us[n] - layer.threshold), g)
+        grad_V = torch.einsum("tgbi,tgbj->gij", grad_drive, spikes) if ctx.has_V else None
+        return grad_drive.permute(1, 2, 0, 3), grad_V, None
+
+
+@dataclass(frozen=True)
+class LIFZenkeVogelsLayer:
+    """Constants of one hidden layer; ``derivative`` maps U − ϑ (G, B, H) to h (per-cell slopes as (G, 1, 1)).
+
+    ``smooth`` replaces the step Θ in the forward pass by a smooth function (tests: with ``derivative`` its exact
+    derivative, the backward pass is the exact gradient of that smooth network); None: the step."""
+
+    derivative: Derivative
+    decay_mem: float
+    decay_syn: float
+    threshold: float = 1.0
+    diff_reset: bool = False
+    recurrent_grad: bool = True
+    smooth: Derivative | None = None
+
+    def __call__(self, drive: Tensor, V: Tensor | None = None) -> Tensor:
+        """Spikes (G, B, T, H) of the layer driven by ``drive`` (G, B, T, H); ``V`` (G, H, H) or None."""
+        return _LIFZenkeVogels.apply(drive, V, self)
+
+
+# --- Gygax & Zenke 2025 (sgtheory spec §4.2) -----------------------------------------------------------------
+
+Fire = Callable[[Tensor, int], tuple[Tensor, Tensor]]
+
+
+def lif_gygax_zenke_layer(current: Tensor, lam_m: float, fire: Fire) -> tuple[Tensor, Tensor]:
+    """Membrane U and spikes S (T, B, N) of one layer driven by ``current`` (T, B, N); reset detached.
+
+    ``fire(U, t)`` returns the boolean spike mask of step t and the spikes to record (a float tensor that
+    carries surrogate gradients, or the mask itself when no gradient is needed)."""
+    drive = (1 - lam_m) * current
+    U = torch.zeros_like(current[0])
+    Us, Ss = [], []
+    for t in range(current.shape[0]):
+        fired, S = fire(U, t)
+        Us.append(U)
+        Ss.append(S)
+        U = (lam_m * U).masked_fill(fired, 0.0) + drive[t]
+    return torch.stack(Us), torch.stack(Ss).to(current.dtype)
