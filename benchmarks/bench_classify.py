@@ -13,7 +13,7 @@ Implementations (rows of the report):
 
 - ``sgtheory_single``: one network (G = 1), trained exactly as the minibatch loop of
   ``sgtheory.experiments.classify.classify`` (``loss_terms``, backward through the custom autograd Function of
-  ``sgtheory.models.classifier``, finiteness check, the per-cell ``Adam``); slope 10.
+  ``sgtheory.models.classifier``, finiteness check, ``sgtheory.optim.Adam``); slope 10.
 - ``sgtheory_batched8``: G = 8 grid cells (slopes 0.5 … 100, the same seed, so the same data) in one batched
   computation; throughput = networks·epochs per second = 8 / (seconds per epoch).
 - ``sgtheory_batched8_2threads``: the same with ``torch.set_num_threads(2)`` (an extra row; the machine has 2 cores).
@@ -116,7 +116,8 @@ from torch import nn
 
 from sgtheory.config import ClassifyConfig
 from sgtheory.experiments.classify import build_classifier, loss_terms
-from sgtheory.models.classifier import Adam, lower_bound_loss, reuse_large_allocations
+from sgtheory.models.classifier import lower_bound_loss, reuse_large_allocations
+from sgtheory.optim import Adam
 
 PEERS = {"snntorch": "snntorch", "norse": "norse.torch"}  # peer name -> module imported to use it
 SLOPES = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)  # the 8 grid cells (same seed)
@@ -163,7 +164,8 @@ class SgtheoryRunner:
         cfg = configs[0]
         self.configs = configs
         self.model = build_classifier(configs, cfg.units, cfg.classes)
-        self.optimizer = Adam(self.model.parameters, torch.tensor([c.lr for c in configs]), eps=cfg.adam_eps)
+        lr = torch.tensor([c.lr for c in configs], dtype=torch.float64)
+        self.optimizer = Adam(self.model.parameters, lr, eps=cfg.adam_eps)
         self.alive = torch.ones(len(configs), dtype=torch.bool)
 
     def epoch(self, batches) -> None:

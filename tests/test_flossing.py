@@ -1,35 +1,14 @@
-"""Flossing: the batched Adam, flossing steps, the schedules in train, and the lyap/floss experiments."""
+"""Flossing: flossing steps, the schedules in train, and the lyap/floss experiments."""
 
 import pytest
 import torch
 
 from sgtheory.config import FlossConfig, LyapConfig, TrainConfig, expand
 from sgtheory.errors import ConfigError
-from sgtheory.experiments.lyapunov import BatchedAdam, Flosser, FlossingSchedule, floss, lyap
+from sgtheory.experiments.lyapunov import Flosser, FlossingSchedule, floss, lyap
 from sgtheory.experiments.train import build_model, train
 
 F64 = "float64"
-
-
-def test_batched_adam_matches_torch_adam_and_skips_masked_realizations():
-    gen = torch.Generator().manual_seed(0)
-    start = torch.randn(3, 4, 5, generator=gen, dtype=torch.float64)
-    grads = [torch.randn(3, 4, 5, generator=gen, dtype=torch.float64) for _ in range(6)]
-    ours, reference = torch.nn.Parameter(start.clone()), torch.nn.Parameter(start.clone())
-    adam = BatchedAdam([ours], lr=0.01)
-    torch_adam = torch.optim.Adam([reference], lr=0.01, betas=(0.9, 0.999), eps=1e-8)
-    for g in grads:
-        ours.grad, reference.grad = g.clone(), g.clone()
-        adam.step(torch.tensor([True, True, True]))
-        torch_adam.step()
-    torch.testing.assert_close(ours, reference, rtol=1e-12, atol=1e-12)
-
-    frozen = ours.detach().clone()
-    ours.grad = grads[0]
-    adam.step(torch.tensor([False, True, False]))
-    assert torch.equal(ours[0], frozen[0]) and torch.equal(ours[2], frozen[2])
-    assert not torch.equal(ours[1], frozen[1])
-    assert adam.t.tolist() == [6, 7, 6]
 
 
 def _floss_configs(seeds="0", **kw):
@@ -38,13 +17,16 @@ def _floss_configs(seeds="0", **kw):
 
 
 def test_flossing_pins_exactly_k_exponents_and_leaves_a_drop():
-    configs = _floss_configs(N=16, epochs=250, spectrum_nle=6, spectrum_T=600)
-    rows = floss(configs)[0].rows
-    before = [r["value"] for r in rows if r["phase"] == "before"]
-    after = [r["value"] for r in rows if r["phase"] == "after"]
-    assert before[0] < -0.15  # the unflossed network contracts
-    assert all(abs(lam) < 0.06 for lam in after[:3]), after
-    assert after[3] < after[2] - 0.3  # a drop right after the k flossed exponents
+    """Four realizations (the late flossing trajectory is sensitive to rounding, so no single seed decides):
+    each ends with λ_1..λ_3 within 0.08 of the target and a drop to λ_4 wider than the unflossed spacing."""
+    configs = _floss_configs(seeds="0-3", N=16, epochs=250, floss_lr=0.01, spectrum_nle=6, spectrum_T=600)
+    for result in floss(configs):
+        rows = result.rows
+        before = [r["value"] for r in rows if r["phase"] == "before"]
+        after = [r["value"] for r in rows if r["phase"] == "after"]
+        assert before[0] < -0.15  # the unflossed network contracts
+        assert all(abs(lam) < 0.08 for lam in after[:3]), after
+        assert after[3] < after[2] - 0.15, after  # a drop right after the k flossed exponents
 
 
 def test_flossing_a_batch_equals_flossing_each_realization_alone():

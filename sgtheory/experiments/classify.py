@@ -24,7 +24,6 @@ from sgtheory.experiments.train import DTYPES, Progress, RunResult
 from sgtheory.functional.lif import LIFZenkeVogelsLayer
 from sgtheory.functional.surrogate import SHAPES
 from sgtheory.models.classifier import (
-    Adam,
     Classifier,
     init_weight,
     lower_bound_loss,
@@ -32,6 +31,7 @@ from sgtheory.models.classifier import (
     reuse_large_allocations,
     upper_bound_loss,
 )
+from sgtheory.optim import Adam, finite_per_realization
 from sgtheory.seeding import stream
 
 Splits = dict[str, tuple[torch.Tensor, torch.Tensor]]
@@ -188,7 +188,7 @@ def classify(configs: Sequence[ClassifyConfig], progress: Progress | None = None
     reuse_large_allocations()
     data = CellData(configs, dtype)
     model = build_classifier(configs, data.units, data.classes)
-    optimizer = Adam(model.parameters, _cell_tensor(configs, "lr", dtype), eps=cfg.adam_eps)
+    optimizer = Adam(model.parameters, torch.tensor([c.lr for c in configs], dtype=torch.float64), eps=cfg.adam_eps)
     results = [RunResult(c, []) for c in configs]
     alive = torch.ones(G, dtype=torch.bool)
     n_train = data.size("train")
@@ -212,12 +212,9 @@ def classify(configs: Sequence[ClassifyConfig], progress: Progress | None = None
             index = order[:, lo:lo + cfg.batch]
             x, y = data.batch("train", index)
             loss, predicted, _ = loss_terms(model, configs, x, y)
-            for p in model.parameters:
-                p.grad = None
+            optimizer.zero_grad()
             loss.sum().backward()
-            finite = torch.isfinite(loss.detach())
-            for p in model.parameters:
-                finite &= torch.isfinite(p.grad.flatten(1)).all(dim=1)
+            finite = finite_per_realization(loss.detach(), model.parameters)
             for g in torch.nonzero(alive & ~finite).flatten().tolist():
                 results[g].error = f"non-finite loss or gradient in epoch {epoch}; the run stopped there"
             alive &= finite

@@ -35,6 +35,7 @@ from sgtheory.functional.lyapunov import (
     orthonormal_system,
 )
 from sgtheory.models.rnn import RNN
+from sgtheory.optim import Adam, finite_per_realization
 from sgtheory.seeding import stream
 
 
@@ -140,40 +141,13 @@ def lyap(configs: Sequence[LyapConfig], progress=None) -> list[RunResult]:
     return results
 
 
-class BatchedAdam:
-    """Adam (β = (0.9, 0.999), ε = 1e-8) over parameters with a leading realization dimension, where a step
-    can skip realizations: each realization has its own step count, and a skipped one is left untouched."""
-
-    def __init__(self, params: Sequence[torch.nn.Parameter], lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
-        self.params, self.lr, self.betas, self.eps = list(params), lr, betas, eps
-        self.m = [torch.zeros_like(p) for p in self.params]
-        self.v = [torch.zeros_like(p) for p in self.params]
-        self.t = torch.zeros(self.params[0].shape[0], dtype=self.params[0].dtype)
-
-    @torch.no_grad()
-    def step(self, mask: torch.Tensor) -> None:
-        """m ← β1 m + (1-β1) g, v ← β2 v + (1-β2) g², p ← p - lr·m̂/(√v̂ + ε), for realizations in ``mask``."""
-        b1, b2 = self.betas
-        self.t += mask.to(self.t.dtype)
-        t = self.t.clamp(min=1)
-        for p, m, v in zip(self.params, self.m, self.v, strict=True):
-            shape = (-1,) + (1,) * (p.dim() - 1)
-            sel = mask.view(shape)
-            g = torch.where(sel, p.grad, 0.0)
-            m.copy_(torch.where(sel, b1 * m + (1 - b1) * g, m))
-            v.copy_(torch.where(sel, b2 * v + (1 - b2) * g * g, v))
-            m_hat = m / (1 - b1 ** t).view(shape)
-            v_hat = v / (1 - b2 ** t).view(shape)
-            p.sub_(torch.where(sel, self.lr * m_hat / (v_hat.sqrt() + self.eps), 0.0))
-
-
 class Flosser:
     """Flossing steps of a batched RNN: its own Adam over (J, w_in, b), persistent across phases (spec §5)."""
 
     def __init__(self, model: RNN, configs: Sequence[FlossingConfig]):
         cfg = configs[0]
         self.model, self.configs, self.cfg = model, list(configs), cfg
-        self.adam = BatchedAdam([model.J, model.w_in, model.b], cfg.floss_lr)
+        self.adam = Adam([model.J, model.w_in, model.b], cfg.floss_lr)
         self.Q0 = initial_tangents(configs, cfg.nle)
         self.index = 0  # flossing steps taken so far: each draws its own input sequence
 
@@ -194,13 +168,10 @@ class Flosser:
             with torch.no_grad():
                 exponents = self.estimate().exponents
             return exponents, torch.isfinite(exponents).all(dim=-1)
-        for p in self.adam.params:
-            p.grad = None
+        self.adam.zero_grad()
         exponents = self.estimate().exponents
         flossing_loss(exponents, self.cfg.nle, self.cfg.floss_target).backward()
-        finite = torch.isfinite(exponents.detach()).all(dim=-1)
-        for p in self.adam.params:
-            finite &= torch.isfinite(p.grad.flatten(1)).all(dim=1)
+        finite = finite_per_realization(torch.isfinite(exponents.detach()).all(dim=-1), self.adam.params)
         self.adam.step(active & finite)
         return exponents.detach(), finite
 

@@ -40,6 +40,7 @@ from sgtheory.config import SpikeMatchConfig
 from sgtheory.experiments.train import DTYPES, RunResult
 from sgtheory.functional.lif import Fire, lif_gygax_zenke_layer
 from sgtheory.functional.surrogate import escape_derivative, escape_spike_given, make_surrogate, spike
+from sgtheory.optim import Adam
 from sgtheory.seeding import stream
 from sgtheory.tasks.spike_match import default_target, frozen_poisson, read_target
 
@@ -225,15 +226,14 @@ def spike_match_run(cfg: SpikeMatchConfig, progress=None) -> RunResult:
     """Train one run; rows kind = epoch (measures) and kind = spike (rasters of the first and last epoch)."""
     task = SpikeMatcher(cfg)
     rows = raster_rows(task.target, "target", 0, 0, cfg.dt) + raster_rows(task.inputs, "input", 0, 0, cfg.dt)
-    optimizer = None
+    optimizers = []
     if cfg.learning == "bptt":
         task.W0.requires_grad_(True)
         task.W1.requires_grad_(True)
-        optimizer = torch.optim.Adam([{"params": [task.W0], "lr": cfg.lr_hidden},
-                                      {"params": [task.W1], "lr": cfg.lr_output}])
+        optimizers = [Adam([task.W0], cfg.lr_hidden), Adam([task.W1], cfg.lr_output)]  # one run: rows step together
     for epoch in range(cfg.epochs):
         generator = stream(cfg.seed, "spikes", epoch)
-        if optimizer is None:
+        if not optimizers:
             with torch.no_grad():
                 run = task.forward(cfg.trials, cfg.stochastic, generator)
                 dW0, dW1 = task.rule_updates(run)
@@ -242,9 +242,11 @@ def spike_match_run(cfg: SpikeMatchConfig, progress=None) -> RunResult:
         else:
             run = task.forward(cfg.trials, cfg.stochastic, generator, grad=True)
             loss = task.van_rossum(run.S_o).mean()
-            optimizer.zero_grad()
+            for optimizer in optimizers:
+                optimizer.zero_grad()
             loss.backward()
-            optimizer.step()
+            for optimizer in optimizers:
+                optimizer.step()
             run = Pass(run.U_h.detach(), run.S_h.detach(), run.U_o.detach(), run.S_o.detach())
         row = {"kind": "epoch", "epoch": epoch, **task.measures(run)}
         with torch.no_grad():

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from sgtheory.config import NetworkConfig, TrainConfig
 from sgtheory.experiments.damage import TRAIN_STEP, damage_curve
 from sgtheory.models.rnn import RNN, init_weights
+from sgtheory.optim import Adam, clip_per_realization, finite_per_realization
 from sgtheory.seeding import stream
 from sgtheory.tasks.delayed import delayed_task
 
@@ -71,22 +72,6 @@ def draw_batch(configs: Sequence[TrainConfig], epoch: int):
     return inputs, targets, draws[0][2]
 
 
-def clip_per_realization(params, threshold: float) -> None:
-    """Scale each realization's gradient of each array to norm ≤ threshold (Flux ClipNorm per array)."""
-    for p in params:
-        norms = p.grad.flatten(1).norm(dim=1)
-        factor = (threshold / norms).clamp(max=1.0)
-        p.grad.mul_(factor.view(-1, *([1] * (p.dim() - 1))))
-
-
-def finite_per_realization(loss: torch.Tensor, params) -> torch.Tensor:
-    """(R,) bool: loss and every gradient entry of the realization are finite."""
-    ok = torch.isfinite(loss)
-    for p in params:
-        ok &= torch.isfinite(p.grad.flatten(1)).all(dim=1)
-    return ok
-
-
 def train(
     configs: Sequence[TrainConfig], progress: Progress | None = None, before_epoch: BeforeEpoch | None = None
 ) -> list[RunResult]:
@@ -104,7 +89,7 @@ def train(
         raise ValueError("configs trained together must differ only in their seed")
     model = build_model(configs, cfg.batch)
     params = list(model.parameters())
-    optimizer = torch.optim.Adam(params, lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8)
+    optimizer = Adam(params, cfg.lr)
     results = [RunResult(c, []) for c in configs]
     alive = torch.ones(len(configs), dtype=torch.bool)
     schedule = None
@@ -125,7 +110,7 @@ def train(
         target = targets[scored]
         loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none").mean(dim=(0, 2))
         accuracy = ((logits >= 0) == (target > 0.5)).to(loss.dtype).mean(dim=(0, 2))
-        optimizer.zero_grad(set_to_none=False)
+        optimizer.zero_grad()
         loss.sum().backward()
         grad_h0 = model.x0.grad.flatten(1).norm(dim=1)
 
@@ -147,7 +132,7 @@ def train(
         if not alive.any():
             break
         clip_per_realization(params, cfg.clip)
-        optimizer.step()
+        optimizer.step(alive)
         if progress is not None:
             progress(epoch, {"acc": accuracy[alive].mean().item(), "loss": loss[alive].mean().item()})
     return results

@@ -116,31 +116,3 @@ def upper_bound_loss(counts: Tensor, strength: Tensor, threshold: Tensor, power:
     (``strength``, ``threshold`` and the exponent ``power`` per cell, shape (G,))."""
     excess = torch.relu(counts.mean(dim=2) - threshold[:, None])
     return strength * excess.pow(power[:, None]).mean(dim=1)
-
-
-class Adam:
-    """Adam over batched parameters with a per-cell learning rate ``lr`` (G,) (PyTorch's update rule):
-
-        m ← β1 m + (1 − β1) g,  v ← β2 v + (1 − β2) g²,
-        p ← p − lr/(1 − β1^t) · m / (√v/√(1 − β2^t) + ε)
-
-    Cells with ``active`` False (non-finite runs) are not updated.
-    """
-
-    def __init__(self, params: list[Tensor], lr: Tensor, betas=(0.9, 0.999), eps: float = 1e-8):
-        self.params, self.lr, self.betas, self.eps = params, lr, betas, eps
-        self.m = [torch.zeros_like(p) for p in params]
-        self.v = [torch.zeros_like(p) for p in params]
-        self.t = 0
-
-    @torch.no_grad()
-    def step(self, active: Tensor) -> None:
-        self.t += 1
-        b1, b2 = self.betas
-        bias1, bias2 = 1 - b1**self.t, 1 - b2**self.t
-        for p, m, v in zip(self.params, self.m, self.v, strict=True):
-            g = torch.where(active.view(-1, *[1] * (p.dim() - 1)), p.grad, 0.0)
-            m.mul_(b1).add_(g, alpha=1 - b1)
-            v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            step = (self.lr * active).view(-1, *[1] * (p.dim() - 1)) / bias1
-            p.sub_(step * m / (v.sqrt() / math.sqrt(bias2) + self.eps))

@@ -1,0 +1,80 @@
+"""The optimiser of every experiment: Adam over realizations trained side by side; clipping; the finite check.
+
+Every parameter has a leading *realization* dimension R (seeds, grid cells): independent networks trained as one
+computation. A step may skip realizations (a run that went non-finite, a network that does not floss this epoch);
+each realization keeps its own step count t, so a skipped one is exactly as if it had not been in the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+
+def _per_realization(values: Tensor, p: Tensor) -> Tensor:
+    """(R,) values shaped to broadcast against a parameter (R, ...), in its dtype."""
+    return values.to(p.dtype).view(-1, *[1] * (p.dim() - 1))
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015) with PyTorch's arithmetic (bit-identical to ``torch.optim.Adam`` when every
+    realization steps), per realization r with its own step count t_r and learning rate lr_r::
+
+        m ← m + (1 − β1)(g − m),   v ← β2 v + (1 − β2) g²,
+        p ← p − lr/(1 − β1^t) · m / (√v / √(1 − β2^t) + ε)
+
+    ``lr`` is a float or an (R,) tensor. ``step(mask)`` updates only the realizations where ``mask`` (R,) is True.
+    """
+
+    def __init__(self, params: Sequence[Tensor], lr: float | Tensor, betas=(0.9, 0.999), eps: float = 1e-8):
+        self.params = list(params)
+        R = self.params[0].shape[0]
+        self.lr = torch.as_tensor(lr, dtype=torch.float64).expand(R).clone()
+        self.betas, self.eps = betas, eps
+        self.m = [torch.zeros_like(p) for p in self.params]
+        self.v = [torch.zeros_like(p) for p in self.params]
+        self.t = torch.zeros(R, dtype=torch.float64)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self, mask: Tensor | None = None) -> None:
+        b1, b2 = self.betas
+        self.t += 1 if mask is None else mask.to(self.t.dtype)
+        # bias corrections in Python floats, as torch.optim.Adam computes them (bit-identical updates)
+        t = self.t.clamp(min=1).tolist()
+        step_size = torch.tensor([-lr / (1 - b1**n) for lr, n in zip(self.lr.tolist(), t, strict=True)],
+                                 dtype=torch.float64)
+        bias2_sqrt = torch.tensor([(1 - b2**n) ** 0.5 for n in t], dtype=torch.float64)
+        for p, m, v in zip(self.params, self.m, self.v, strict=True):
+            m_new = m.lerp(p.grad, 1 - b1)
+            v_new = (v * b2).addcmul_(p.grad, p.grad, value=1 - b2)
+            denom = (v_new.sqrt() / _per_realization(bias2_sqrt, p)).add_(self.eps)
+            p_new = p + _per_realization(step_size, p) * m_new / denom
+            if mask is None:
+                m.copy_(m_new), v.copy_(v_new), p.copy_(p_new)
+            else:
+                keep = mask.view(-1, *[1] * (p.dim() - 1))
+                m.copy_(torch.where(keep, m_new, m))
+                v.copy_(torch.where(keep, v_new, v))
+                p.copy_(torch.where(keep, p_new, p))
+
+
+def clip_per_realization(params: Sequence[Tensor], threshold: float) -> None:
+    """Scale each realization's gradient of each array to norm ≤ threshold (Flux's ClipNorm, per array)."""
+    for p in params:
+        norms = p.grad.flatten(1).norm(dim=1)
+        factor = (threshold / norms).clamp(max=1.0)
+        p.grad.mul_(factor.view(-1, *([1] * (p.dim() - 1))))
+
+
+def finite_per_realization(loss: Tensor, params: Sequence[Tensor]) -> Tensor:
+    """(R,) bool: the realization's loss and every entry of its gradients are finite."""
+    ok = torch.isfinite(loss)
+    for p in params:
+        ok &= torch.isfinite(p.grad.flatten(1)).all(dim=1)
+    return ok
