@@ -8,7 +8,7 @@ import torch
 from sgtheory.config import expand
 from sgtheory.experiments.damage import network_damage
 from sgtheory.experiments.lyapunov import lyap
-from sgtheory.experiments.train import build_model
+from sgtheory.experiments.network import build_model
 from sgtheory.functional.damage import damage_spreading, derrida_map, flip, outputs
 from sgtheory.functional.lif import lif_engelken_abbott_params, lif_engelken_abbott_step
 from sgtheory.functional.neurons import binary_params, rate_step

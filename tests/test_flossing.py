@@ -5,8 +5,10 @@ import torch
 
 from sgtheory.config import FlossConfig, LyapConfig, TrainConfig, expand
 from sgtheory.errors import ConfigError
-from sgtheory.experiments.lyapunov import Flosser, FlossingSchedule, floss, lyap
-from sgtheory.experiments.train import build_model, train
+from sgtheory.experiments.flossing import Flosser, FlossingSchedule
+from sgtheory.experiments.lyapunov import floss, lyap
+from sgtheory.experiments.network import build_model
+from sgtheory.experiments.train import train
 
 F64 = "float64"
 

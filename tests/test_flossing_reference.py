@@ -19,8 +19,8 @@ import pytest
 import torch
 
 from sgtheory.config import FlossConfig
-from sgtheory.experiments.lyapunov import Flosser, initial_tangents, input_bits
-from sgtheory.experiments.train import build_model
+from sgtheory.experiments.flossing import Flosser
+from sgtheory.experiments.network import build_model, initial_tangents, input_bits
 from sgtheory.functional.lyapunov import flossing_loss
 
 SEEDS = (0, 1)

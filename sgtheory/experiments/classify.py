@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from sgtheory.config import TRUE_GRADIENT, ClassifyConfig
-from sgtheory.experiments.train import DTYPES, Progress, RunResult
+from sgtheory.experiments.base import DTYPES, Progress, RunResult
 from sgtheory.functional.lif import LIFZenkeVogelsLayer
 from sgtheory.functional.surrogate import SHAPES
 from sgtheory.models.classifier import (

@@ -28,8 +28,9 @@ import torch
 import torch.nn.functional as F
 
 from sgtheory.config import ConservativeConfig
+from sgtheory.experiments.base import DTYPES, RunResult
+from sgtheory.experiments.network import build_model, draw_batch
 from sgtheory.experiments.sigmoid import check_finite, run_each
-from sgtheory.experiments.train import DTYPES, RunResult, build_model, draw_batch
 from sgtheory.models import sigmoid_net
 from sgtheory.models.rnn import RNN
 from sgtheory.seeding import stream

@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from sgtheory.config import RandmanConfig
-from sgtheory.experiments.train import RunResult
+from sgtheory.experiments.base import RunResult
 from sgtheory.seeding import stream_seed
 from sgtheory.tasks.randman import Randman, randman_dataset
 

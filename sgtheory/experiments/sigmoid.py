@@ -22,7 +22,7 @@ import torch
 
 from sgtheory.config import SigmoidBiasConfig
 from sgtheory.errors import NonFiniteError
-from sgtheory.experiments.train import DTYPES, RunResult
+from sgtheory.experiments.base import DTYPES, RunResult
 from sgtheory.models import sigmoid_net
 from sgtheory.models.sigmoid_net import PARAMETERS
 

@@ -37,7 +37,7 @@ import math
 import torch
 
 from sgtheory.config import SpikeMatchConfig
-from sgtheory.experiments.train import DTYPES, RunResult
+from sgtheory.experiments.base import DTYPES, RunResult
 from sgtheory.functional.lif import Fire, lif_gygax_zenke_layer
 from sgtheory.functional.surrogate import escape_derivative, escape_spike_given, make_surrogate, spike
 from sgtheory.optim import Adam

@@ -33,7 +33,7 @@ import torch
 from torch import Tensor
 
 from sgtheory.config import StochasticNeuronConfig
-from sgtheory.experiments.train import RunResult
+from sgtheory.experiments.base import RunResult
 from sgtheory.functional.surrogate import escape_derivative, escape_probability, escape_spike, spike
 from sgtheory.models.sigmoid_net import PARAMETERS
 from sgtheory.seeding import stream

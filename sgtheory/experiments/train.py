@@ -21,56 +21,15 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from sgtheory.config import NetworkConfig, TrainConfig
+from sgtheory.config import TrainConfig
+from sgtheory.experiments.base import Progress, RunResult
 from sgtheory.experiments.damage import TRAIN_STEP, damage_curve
-from sgtheory.models.rnn import RNN, init_weights
+from sgtheory.experiments.flossing import FlossingSchedule
+from sgtheory.experiments.network import build_model, draw_batch
+from sgtheory.models.rnn import RNN
 from sgtheory.optim import Adam, clip_per_realization, finite_per_realization
-from sgtheory.seeding import stream
-from sgtheory.tasks.delayed import delayed_task
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
-Progress = Callable[[int, dict[str, float]], None]
 BeforeEpoch = Callable[[RNN, int], "torch.Tensor | None"]  # returns the (R,) mask of healthy realizations
-
-
-@dataclasses.dataclass
-class RunResult:
-    """Outcome of one run: its recorded rows (measures only) and an error message if it stopped early."""
-
-    config: TrainConfig
-    rows: list[dict]
-    error: str | None = None
-
-
-def build_model(configs: Sequence[NetworkConfig], batch: int) -> RNN:
-    """Initialise one realization per config (their seeds) and stack them into one batched RNN whose
-    relaxed initial state has ``batch`` columns."""
-    cfg = configs[0]
-    dtype = DTYPES[cfg.dtype]
-    per_run = [init_weights(c, stream(c.seed, "net"), dtype) for c in configs]
-    weights = {k: torch.stack([w[k] for w in per_run]) for k in per_run[0]}
-    x0 = torch.stack([torch.randn(batch, cfg.state_dim, generator=stream(c.seed, "ic"), dtype=dtype)
-                      for c in configs])
-    lif_options = dict(tau_mem=cfg.tau_mem, tau_syn=cfg.tau_syn, dt=cfg.dt, threshold=cfg.threshold,
-                       diff_reset=cfg.diff_reset)
-    model = RNN(cfg.model, weights, x0, cfg.spike_surrogate(), **lif_options)
-    with torch.no_grad():
-        model.x0.copy_(model.relax(model.x0, cfg.relax_steps))
-    return model
-
-
-def draw_batch(configs: Sequence[TrainConfig], epoch: int):
-    """Inputs (T, R, B, 1), targets (T, R, B) and scored mask (T,): each realization its own stream."""
-    cfg = configs[0]
-    dtype = DTYPES[cfg.dtype]
-    draws = [
-        delayed_task(c.task, c.delay, c.T, c.batch, stream(c.seed, "input", epoch), c.input_amplitude, dtype)
-        for c in configs
-    ]
-    inputs = torch.stack([d[0] for d in draws], dim=1)
-    targets = torch.stack([d[1] for d in draws], dim=1).squeeze(-1)
-    return inputs, targets, draws[0][2]
-
 
 def train(
     configs: Sequence[TrainConfig], progress: Progress | None = None, before_epoch: BeforeEpoch | None = None
@@ -94,8 +53,6 @@ def train(
     alive = torch.ones(len(configs), dtype=torch.bool)
     schedule = None
     if cfg.floss != "none":
-        from sgtheory.experiments.lyapunov import FlossingSchedule  # lyapunov builds on this module
-
         schedule = FlossingSchedule(model, configs)
 
     for epoch in range(1, cfg.epochs + 1):
