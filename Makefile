@@ -139,28 +139,28 @@ spike-match: setup
 	$(SG) plot spike-match-stats $(RESULTS)/$(SM).parquet $(RESULTS)/$(SM)_bptt.parquet --out $(FIGDIR)/$(SM)_stats.png
 
 # Zenke & Vogels: robustness of SG learning (randman illustration, SG vs true gradient, surrogate shape, scale,
-# activity). `sgtheory train --task randman` is the classify experiment; each figure combines its tables.
+# activity). `sgtheory classify` trains the LIF classifiers; each figure combines its tables.
 randman: setup
 	$(SG) randman $(RUN) --config configs/randman.yaml --profile $(PROFILE) --out $(RESULTS)/randman.parquet
 	$(SG) plot randman $(RESULTS)/randman.parquet --out $(FIGDIR)/randman.png
 
 sg-vs-true: setup
-	$(SG) train $(RUN) --config configs/sg_vs_true.yaml --profile $(PROFILE) --out $(RESULTS)/sg_vs_true.parquet
+	$(SG) classify $(RUN) --config configs/sg_vs_true.yaml --profile $(PROFILE) --out $(RESULTS)/sg_vs_true.parquet
 	$(SG) plot sg-vs-true $(RESULTS)/sg_vs_true.parquet --out $(FIGDIR)/sg_vs_true.png
 
 shape-robustness: setup
-	$(SG) train $(RUN) --config configs/shapes.yaml --profile $(PROFILE) --out $(RESULTS)/shapes.parquet
-	$(SG) train $(RUN) --config configs/shapes_constant.yaml --profile $(PROFILE) --out $(RESULTS)/shapes_constant.parquet
+	$(SG) classify $(RUN) --config configs/shapes.yaml --profile $(PROFILE) --out $(RESULTS)/shapes.parquet
+	$(SG) classify $(RUN) --config configs/shapes_constant.yaml --profile $(PROFILE) --out $(RESULTS)/shapes_constant.parquet
 	$(SG) plot shape-robustness $(RESULTS)/shapes.parquet $(RESULTS)/shapes_constant.parquet \
 		--out $(FIGDIR)/shape_robustness.png
 
 scale: setup
-	$(SG) train $(RUN) --config configs/scale.yaml --profile $(PROFILE) --out $(RESULTS)/scale.parquet
-	$(SG) train $(RUN) --config configs/scale_recurrent.yaml --profile $(PROFILE) --out $(RESULTS)/scale_recurrent.parquet
+	$(SG) classify $(RUN) --config configs/scale.yaml --profile $(PROFILE) --out $(RESULTS)/scale.parquet
+	$(SG) classify $(RUN) --config configs/scale_recurrent.yaml --profile $(PROFILE) --out $(RESULTS)/scale_recurrent.parquet
 	$(SG) plot scale $(RESULTS)/scale.parquet $(RESULTS)/scale_recurrent.parquet --out $(FIGDIR)/scale.png
 
 activity: setup
-	$(SG) train $(RUN) --config configs/activity.yaml --profile $(PROFILE) --out $(RESULTS)/activity.parquet
+	$(SG) classify $(RUN) --config configs/activity.yaml --profile $(PROFILE) --out $(RESULTS)/activity.parquet
 	$(SG) plot activity $(RESULTS)/activity.parquet --out $(FIGDIR)/activity.png
 
 bench: setup

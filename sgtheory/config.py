@@ -533,7 +533,6 @@ class ClassifyConfig(RunConfig):
     raster_samples: int = 3  # test samples whose spikes (input and hidden) are stored after training
     dtype: str = "float32"
 
-    OPTION_LABEL = "classification"  # class attribute: names this config's defaults in the shared train options
     BATCHED = ("seed", "slope", "lr", "lower_strength", "lower_threshold", "upper_strength", "upper_threshold",
                "upper_power")
     """Fields that may differ between grid cells that train together as one batched computation."""
@@ -734,23 +733,7 @@ class RandmanConfig(RunConfig):
         return _number_list("dims", self.dims, int)
 
 
-EXPERIMENTS: dict[str, type] = {"train": TrainConfig, "floss": FlossConfig, "lyap": LyapConfig,
-               "sigmoid-bias": SigmoidBiasConfig, "conservative-check": ConservativeConfig,
-               "stochastic-neuron": StochasticNeuronConfig, "spike-match": SpikeMatchConfig,
-               "randman": RandmanConfig, "classify": ClassifyConfig}
 RESERVED_KEYS = ("seeds", "profiles", "experiment")
-
-
-def resolve_experiment(experiment: str, overrides: Mapping[str, Any]) -> str:
-    """``train`` with a classification task (randman, digits, mnist, shd) is the ``classify`` experiment."""
-    if experiment != "train" or "task" not in overrides:
-        return experiment
-    tasks = overrides["task"] if isinstance(overrides["task"], list) else [overrides["task"]]
-    kinds = {task in CLASSIFY_TASKS for task in tasks}
-    if len(kinds) > 1:
-        raise ConfigError(f"task={overrides['task']!r} mixes RNN tasks ({', '.join(TASKS)}) with classification "
-                          f"tasks ({', '.join(CLASSIFY_TASKS)}); run them as separate sweeps")
-    return "classify" if kinds == {True} else experiment
 
 
 def stable_hash(d: Mapping[str, Any]) -> str:
@@ -818,8 +801,9 @@ def check_keys(cls: type, keys, where: str) -> None:
             )
 
 
-def load_config_file(path: str | Path, profile: str | None, experiment: str) -> dict[str, Any]:
-    """Read a YAML config file and apply a profile; returns a flat mapping of overrides."""
+def read_config_file(path: str | Path, profile: str | None, experiment: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read a YAML config file: its top-level keys and those of ``profile`` (empty without one). The keys are checked
+    against the experiment's config class by the caller (:func:`sgtheory.experiments.load_config_file`)."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text())
@@ -834,15 +818,12 @@ def load_config_file(path: str | Path, profile: str | None, experiment: str) -> 
         raise ConfigError(f"config file {path} is for '{data['experiment']}', not '{experiment}'")
     profiles = data.pop("profiles", {}) or {}
     data.pop("experiment", None)
-    cls = EXPERIMENTS[resolve_experiment(experiment, {**data, **(profiles.get(profile) or {})})]
-    check_keys(cls, data, str(path))
-    if profile is not None:
-        if profile not in profiles:
-            names = ", ".join(profiles) or "none defined"
-            raise ConfigError(f"profile '{profile}' is not in {path}; available: {names}")
-        check_keys(cls, profiles[profile] or {}, f"{path} profile '{profile}'")
-        data.update(profiles[profile] or {})
-    return data
+    if profile is None:
+        return data, {}
+    if profile not in profiles:
+        names = ", ".join(profiles) or "none defined"
+        raise ConfigError(f"profile '{profile}' is not in {path}; available: {names}")
+    return data, profiles[profile] or {}
 
 
 def parse_set(items: tuple[str, ...]) -> dict[str, Any]:
@@ -859,13 +840,12 @@ def parse_set(items: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def expand(experiment: str, overrides: Mapping[str, Any]) -> list:
-    """Expand overrides (list values are grid axes, ``seeds`` a seed list) into validated run configs.
+def expand_grid(cls: type, overrides: Mapping[str, Any]) -> list:
+    """Expand overrides (list values are grid axes, ``seeds`` a seed list) into validated run configs of ``cls``.
 
     Runs are ordered condition by condition, seeds innermost, so consecutive runs that share a
     condition can train together as one batched computation.
     """
-    cls = EXPERIMENTS[experiment]
     overrides = dict(overrides)
     check_keys(cls, overrides, "the configuration")
     seeds = parse_seeds(overrides.pop("seeds", 0))

@@ -31,7 +31,7 @@ import signal
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager
@@ -81,6 +81,7 @@ class Task:
     index: int
     experiment: str
     configs: list
+    length: int = 1  # progress steps of the task (the experiment's task_length), so workers need no registry
 
 
 @dataclass
@@ -97,20 +98,12 @@ class TaskOutcome:
 Runner = Callable[[list, Callable | None], list]  # (configs, progress) -> list of RunResult
 
 
-def task_length(experiment: str, configs: Sequence) -> int:
-    """Progress steps of a task: epochs (batched training), epochs of every run in turn (spike-match), else 1."""
-    cfg = configs[0]
-    if experiment == "spike-match":
-        return cfg.epochs * len(configs)
-    return getattr(cfg, "epochs", 1) if experiment in ("train", "floss", "classify") else 1
-
-
 class _Reporter:
     """The ``progress(step, metrics)`` callback of a runner: forwards the task's fraction done, throttled."""
 
     def __init__(self, send, task: Task):
         self.send, self.task = send, task
-        self.length = task_length(task.experiment, task.configs)
+        self.length = task.length
         self.last = 0.0
 
     def __call__(self, step: int, metrics: dict[str, float]):

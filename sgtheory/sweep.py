@@ -16,24 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from sgtheory.executors import Executor, Lost, Runner, Task, TaskOutcome, run_tasks
-from sgtheory.experiments import (
-    classify,
-    conservative,
-    lyapunov,
-    randman_illustration,
-    sigmoid,
-    spike_match,
-    stochastic,
-    train,
-)
+from sgtheory.experiments import EXPERIMENTS
 from sgtheory.results import ShardStore, output_format, write_table
-
-# experiment name -> function(configs, progress) -> RunResults
-RUNNERS = {"train": train.train, "lyap": lyapunov.lyap, "floss": lyapunov.floss,
-           "sigmoid-bias": sigmoid.sigmoid_bias, "conservative-check": conservative.conservative_check,
-           "stochastic-neuron": stochastic.stochastic_neuron, "spike-match": spike_match.spike_match,
-           "classify": classify.classify,
-           "randman": randman_illustration.randman_illustration}
 
 MAX_GROUP = 16  # most runs batched into one computation (bounds memory and the work lost to an interrupt)
 FAILURE_COLUMNS = ["experiment", "run_id", "config_hash", "seed", "kind", "attempts", "message", "traceback"]
@@ -82,12 +66,13 @@ def run_sweep(experiment: str, configs: Sequence, out, fmt: str | None = None, e
     into ``out``; failed runs go to the failures table. ``runner`` replaces the experiment's runner (it must
     be importable by the workers); ``profile`` is recorded in the table's metadata."""
     executor = executor or Executor("inline")
-    runner = runner or RUNNERS[experiment]
+    runner = runner or EXPERIMENTS[experiment].run
     display = display or SweepDisplay()
     store = ShardStore(out)
     started = time.perf_counter()
     todo = [c for c in configs if not store.is_complete(c)]
-    tasks = [Task(i, experiment, group) for i, group in enumerate(groups_by_condition(todo))]
+    length = EXPERIMENTS[experiment].task_length
+    tasks = [Task(i, experiment, group, length(group)) for i, group in enumerate(groups_by_condition(todo))]
     failed: dict[str, dict] = {}
 
     def fail(config, kind: str, message: str, attempts: int = 1, trace: str | None = None):

@@ -274,26 +274,29 @@ def test_config_rejects_bad_values(kwargs, fragment):
         ClassifyConfig(**kwargs)
 
 
-def test_train_cli_runs_a_classification_sweep(run_cli, tmp_path):
-    out = tmp_path / "c.parquet"
-    code, text, err = run_cli("train", "--task", "randman", "--samples-per-class", "10", "--hidden", "8", "--steps",
-                              "30", "--epochs", "1", "--batch", "20", "--set", "slope=[2,20]", "--out", str(out))
+def test_classify_cli_runs_a_sweep_and_train_is_its_alias(run_cli, tmp_path):
+    args = ("--task", "randman", "--samples-per-class", "10", "--hidden", "8", "--steps", "30", "--epochs", "1",
+            "--batch", "20", "--set", "slope=[2,20]")
+    code, _, err = run_cli("classify", *args, "--out", str(tmp_path / "c.parquet"))
     assert code == 0, err
+    code, _, err = run_cli("train", *args, "--out", str(tmp_path / "alias.parquet"))
+    assert code == 0 and "sgtheory classify" in err
     import pandas as pd
 
-    table = pd.read_parquet(out)
+    table = pd.read_parquet(tmp_path / "c.parquet")
     assert set(table["experiment"]) == {"classify"} and set(table["slope"]) == {2.0, 20.0}
+    pd.testing.assert_frame_equal(table, pd.read_parquet(tmp_path / "alias.parquet"))
 
 
 @pytest.mark.parametrize(
     ("args", "fragment"),
-    [(("--task", "xor", "--hidden", "5"), "unknown config key 'hidden'"),
-     (("--task", "randman", "--floss", "pre"), "unknown config key 'floss'"),
-     (("--set", "task=[xor,randman]"), "mixes RNN tasks")],
+    [(("train", "--task", "xor", "--hidden", "5"), "No such option '--hidden'"),
+     (("classify", "--task", "randman", "--floss", "pre"), "No such option '--floss'"),
+     (("train", "--set", "task=[xor,randman]"), "task='randman'")],
 )
-def test_train_cli_rejects_options_of_the_other_kind(run_cli, tmp_path, args, fragment):
-    code, _, err = run_cli("train", *args, "--out", str(tmp_path / "x.parquet"))
-    assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
+def test_each_command_rejects_options_of_the_other(run_cli, tmp_path, args, fragment):
+    code, _, err = run_cli(*args, "--out", str(tmp_path / "x.parquet"))
+    assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_missing_user_data_is_one_line_not_a_traceback(run_cli, tmp_path):

@@ -1,8 +1,9 @@
 import pytest
 import yaml
 
-from sgtheory.config import TrainConfig, expand, load_config_file, parse_seeds, parse_set, resolve_experiment
+from sgtheory.config import TrainConfig, parse_seeds, parse_set
 from sgtheory.errors import ConfigError
+from sgtheory.experiments import expand, load_config_file
 
 
 @pytest.mark.parametrize(
@@ -124,4 +125,4 @@ def test_shipped_configs_expand(tmp_path):
         experiment = yaml.safe_load(path.read_text())["experiment"]
         for profile in ("quick", "paper"):
             overrides = load_config_file(path, profile, experiment)
-            assert expand(resolve_experiment(experiment, overrides), overrides)
+            assert expand(experiment, overrides)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from sgtheory.config import expand
+from sgtheory.experiments import expand
 from sgtheory.experiments.damage import network_damage
 from sgtheory.experiments.lyapunov import lyap
 from sgtheory.experiments.network import build_model

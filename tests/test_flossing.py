@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-from sgtheory.config import FlossConfig, LyapConfig, TrainConfig, expand
+from sgtheory.config import FlossConfig, LyapConfig, TrainConfig
 from sgtheory.errors import ConfigError
+from sgtheory.experiments import expand
 from sgtheory.experiments.flossing import Flosser, FlossingSchedule
 from sgtheory.experiments.lyapunov import floss, lyap
 from sgtheory.experiments.network import build_model

@@ -85,8 +85,7 @@ def toy_figure(frame: pd.DataFrame):
 
 
 def test_render_states_profile_runs_and_summed_compute_time(tmp_path, monkeypatch):
-    monkeypatch.setitem(figures.FIGURES, "toy", toy_figure)
-    monkeypatch.setitem(figures.REPORTS, "toy", lambda frame: "- toy: **holds**")
+    monkeypatch.setitem(figures.FIGURES, "toy", figures.Figure(toy_figure, lambda frame: "- toy: **holds**", ()))
     frame = pd.DataFrame({"x": [0.0, 1.0]})
     first = write_table(frame, tmp_path / "a.parquet", {"runs": {"r1": {}, "r2": {}}, "profile": "quick",
                                                          "compute_s": {"r1": 100.0, "r2": 20.0}, "elapsed_s": 70.0})

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
-from sgtheory.config import StochasticNeuronConfig, expand, load_config_file
+from sgtheory.config import StochasticNeuronConfig
 from sgtheory.errors import ConfigError
+from sgtheory.experiments import expand, load_config_file
 from sgtheory.experiments.stochastic import (
     exact_gradient,
     expected_output,

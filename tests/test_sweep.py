@@ -12,9 +12,9 @@ import sweep_runners
 from distributed import LocalCluster
 
 from sgtheory.cli import SweepProgress
-from sgtheory.config import expand
 from sgtheory.errors import ExecutorError
 from sgtheory.executors import Executor
+from sgtheory.experiments import expand
 from sgtheory.sweep import SweepDisplay, failures_path, groups_by_condition, run_sweep
 
 # 4 conditions x 2 seeds = 8 runs in 4 tasks (the seeds of a condition train batched in one task)

@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sgtheory.config import expand
+from sgtheory.experiments import expand
 from sgtheory.experiments.network import build_model, draw_batch
 from sgtheory.experiments.train import clip_per_realization, finite_per_realization, train
 from sgtheory.seeding import stream

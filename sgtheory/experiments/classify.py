@@ -34,6 +34,21 @@ from sgtheory.models.classifier import (
 from sgtheory.optim import Adam, finite_per_realization
 from sgtheory.seeding import stream
 
+CLASSIFY_HELP = """Train LIF classifiers (Zenke & Vogels 2021) on randman, digits, MNIST or SHD.
+
+    A feed-forward or --recurrent network of --layers LIF layers of --hidden neurons (reset detached unless
+    --diff-reset; recurrent gradients propagated unless --no-recurrent-grad), readout potentials reduced by --readout,
+    cross-entropy plus the per-neuron lower bound (--lower-strength, --lower-threshold) and the per-layer upper
+    bound (--upper-strength, --upper-threshold, --upper-power) on spikes per input, Adam (--lr). --surrogate zero is
+    the true gradient. mnist/shd read your own files from --data-dir. Runs that differ only in seed, slope, lr or
+    the regulariser settings train together as one batched computation. Rows (experiment = classify) kind=epoch:
+    loss, train/valid/test_accuracy and hidden_spikes (per neuron per input) per epoch, with best_test_accuracy (at
+    the epoch of best validation accuracy) and final_test_accuracy; kind=spike: rasters of --raster-samples test
+    inputs.
+
+    Example: sgtheory classify --task randman --surrogate fast_sigmoid --slope 10 --lr 0.05 --epochs 30 --seeds 0-2
+"""  # the CLI help of `sgtheory classify`
+
 Splits = dict[str, tuple[torch.Tensor, torch.Tensor]]
 DATA_FIELDS = ("task", "data_dir", "classes", "units", "manifold_dim", "alpha", "spectrum", "samples_per_class",
                "spikes_per_unit", "steps", "step_frac", "seed")

@@ -35,6 +35,20 @@ from sgtheory.models import sigmoid_net
 from sgtheory.models.rnn import RNN
 from sgtheory.seeding import stream
 
+CONSERVATIVE_CHECK_HELP = """Line integral of the SG field around a closed loop in a plane of parameter space.
+
+    A gradient field integrates to zero around every loop; a non-zero integral shows that the SGs are
+    not the gradient of any loss. --model sigmoid loops the five-parameter network (forward steepness
+    --beta) in the plane of --directions around (--w ... --u2), next to the exact gradient of the
+    smoothed network (β = --slope); --model tanh, binary or lif loops the task loss of one fixed batch of
+    that recurrent network in a random plane of its weights (seeded; tanh has exact gradients).
+    Writes quantity = output, integrated_sg (running integral, per loop step and angle), for sigmoid
+    also smoothed_output, integrated_exact and the landscapes, and per run loop_integral, loop_sum
+    (without ds, as the paper), exact_loop_integral and relative_loop_integral (loop integral / ∮|t·SG|ds).
+
+    Example: sgtheory conservative-check --model lif --surrogate fast_sigmoid --slope 1 --seeds 0-4
+"""  # the CLI help of `sgtheory conservative-check`
+
 # Rows 1 and 2 of a Haar-random 5x5 orthogonal matrix (scipy ortho_group, random_state=124), as drawn for the
 # published figure and, with a later scipy, for the notebook in the authors' repository (spec §3.3).
 DIRECTIONS = {

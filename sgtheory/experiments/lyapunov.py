@@ -25,6 +25,34 @@ from sgtheory.functional.lyapunov import (
 )
 from sgtheory.models.rnn import RNN
 
+FLOSS_HELP = """Flossing: push the first --nle Lyapunov exponents towards --floss-target.
+
+    Each flossing epoch draws a fresh input sequence of --floss-T steps, estimates λ_1..λ_k and takes
+    one Adam step (--floss-lr) on (1/k) Σ (λ_i - λ*)² over the recurrent weights, input weights and
+    bias. Writes rows phase=floss (λ_i per epoch; epoch 0 = before flossing) and phase=before/after
+    (--spectrum-nle exponents over --spectrum-T steps, the same input for both); with --jacobian-T t,
+    also phase=jacobian_before/jacobian_after: log10 σ_i (index i, step 0..t) of the measured long-term
+    Jacobian D_t⋯D_1 along the first t steps of that input (float64).
+
+    Example: sgtheory floss --slope 0.5 --nle 1 --epochs 150 --seeds 0-8
+"""  # the CLI help of `sgtheory floss`
+
+LYAP_HELP = """Lyapunov spectrum of a tanh, binary (surrogate) or LIF (surrogate, 2N-dimensional) RNN.
+
+    The network is driven by random input bits (--input-rate, --input-amplitude) from its relaxed
+    initial state; --nle exponents are computed by tangent propagation with a QR every
+    --ons-interval steps, discarding --transient steps (default 10 + steps/10), in 1/step.
+    Writes rows quantity=exponent (index, value) and quantity=lambda1 (the running estimate of
+    λ_1 at each recorded step), each with the Kaplan-Yorke dimension and the entropy rate.
+    Binary and LIF networks also give damage spreading of their binary outputs: --damage-horizon t
+    writes rows quantity=damage (value = mean Hamming distance, in units, step = 1..t steps after
+    one unit's output is flipped), --derrida-points P rows quantity=derrida (value = h1, the
+    normalised distance one step after flipping a fraction h0 = k/P of the outputs), each over
+    --damage-trials trials that run --damage-after driven steps before the flip.
+
+    Example: sgtheory lyap --model binary --slope 0.5 --nle 80 --seeds 0-8
+"""  # the CLI help of `sgtheory lyap`
+
 
 @torch.no_grad()
 def damage_rows(model: RNN, configs: Sequence[LyapConfig]) -> list[list[dict]]:

@@ -28,6 +28,18 @@ from sgtheory.experiments.base import RunResult
 from sgtheory.seeding import stream_seed
 from sgtheory.tasks.randman import Randman, randman_dataset
 
+RANDMAN_HELP = """Illustrations of the random-manifold (Randman) data of Zenke & Vogels 2021 (nothing is trained).
+
+    Rows kind=manifold (panel, alpha, dim, manifold, sample, y0, y1, y2, ...: points of random manifolds in an
+    --embed-dimensional space): panel=smoothness has one D = 1 manifold per α of --alphas; panel=dimension has
+    --manifolds manifolds of smoothness --overlay-alpha for each D of --dims (manifold i seeded by
+    --manifold-seed + i). Rows kind=spike (example, label, time in ms, unit): --raster-examples examples per
+    class of a --raster-classes-class, --raster-units-unit spike-latency data set drawn with the run seed; every
+    unit fires once per example, within the first step_frac·steps ms.
+
+    Example: sgtheory randman --seeds 42 --out results/randman.parquet
+"""  # the CLI help of `sgtheory randman`
+
 DT_MS = 1.0  # time step of the spike rasters (decision: Δt = 1 ms)
 
 

@@ -26,6 +26,21 @@ from sgtheory.experiments.base import DTYPES, RunResult
 from sgtheory.models import sigmoid_net
 from sgtheory.models.sigmoid_net import PARAMETERS
 
+SIGMOID_BIAS_HELP = """Surrogate gradients vs true gradients in the five-parameter sigmoid network (Gygax & Zenke).
+
+    The network x → g → (h1, h2) → y has sigmoid units of forward steepness --beta; the SG replaces
+    each unit's derivative by the --surrogate shape at --slope (β_SG). --panel scan varies one
+    parameter (--scan) and writes quantity = output, smoothed_output (the network with β = β_SG),
+    integrated_sg (y at the first point + ∫ SG), true_gradient, smoothed_gradient and sg, with the
+    summary columns argmin_output, argmin_smoothed_output, argmin_integrated_sg and sign_disagreement
+    (fraction of points where SG and true gradient differ in sign). --panel landscape writes the output
+    and the integrated-SG landscape over --plane in both integration orders (integrated_sg_1: along the
+    first parameter first), with the SG at (--arrow-1, --arrow-2) and path_dependence (max difference of
+    the two orders over the landscape's range).
+
+    Example: sgtheory sigmoid-bias --beta 100 --set slope=[15,30]
+"""  # the CLI help of `sgtheory sigmoid-bias`
+
 
 def cumulative_trapezoid(values: torch.Tensor, spacing: float, dim: int = -1) -> torch.Tensor:
     """∫ from the first point: cumulative trapezoid rule along ``dim`` (0 at the first point)."""

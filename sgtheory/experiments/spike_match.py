@@ -44,6 +44,20 @@ from sgtheory.optim import Adam
 from sgtheory.seeding import stream
 from sgtheory.tasks.spike_match import default_target, frozen_poisson, read_target
 
+SPIKE_MATCH_HELP = """Spike-train matching: a 200 → 200 → N LIF network learns to emit an image as its output raster.
+
+    Frozen Poisson input (--n-input units at --input-rate Hz); the target is --target-image (rows =
+    output neurons, columns = time steps, dark pixels = spikes) or the generated default (200 × 189,
+    27 % spikes). --method superspike (deterministic), stochastic (escape noise, surrogate = its
+    derivative) or multilayerspiker; --learning rule (the hand-derived updates of Gygax & Zenke) or bptt
+    (autograd through time with Adam on the van Rossum distance; deterministic spikes use --surrogate).
+    Rows kind=epoch: van_rossum, l2, rate_hidden, rate_output (Hz), bin_variability_hidden/_output and
+    the *_valid measures of a pass with the other stochasticity; rows kind=spike: rasters (layer, trial,
+    time in ms, neuron) of the target, the input and the first and last epoch.
+
+    Example: sgtheory spike-match --method stochastic --epochs 1500 --seeds 17
+"""  # the CLI help of `sgtheory spike-match`
+
 
 def toeplitz(kernel: torch.Tensor) -> torch.Tensor:
     """Lower-triangular (T, T) matrix M[t, s] = kernel[t − s] (t ≥ s), so (M @ q)[t] = Σ_{s≤t} kernel[t−s] q[s]."""

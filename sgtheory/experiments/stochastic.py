@@ -38,6 +38,18 @@ from sgtheory.functional.surrogate import escape_derivative, escape_probability,
 from sgtheory.models.sigmoid_net import PARAMETERS
 from sgtheory.seeding import stream
 
+STOCHASTIC_NEURON_HELP = """Escape-noise neurons: SGs as derivatives of expected outputs, and where that fails.
+
+    Single neuron (panel=neuron, position = u - θ): a raster of --trials Bernoulli(f(u - θ)) spikes, E[S],
+    its derivatives and the SG of the deterministic neuron; with ψ = f' the SG equals d/dw E[S] exactly
+    (single_neuron_max_error). Five-parameter network with Bernoulli hidden units (panel=network,
+    position = the --scan parameter): the exact ∇E[y] by enumerating the 2³ hidden states, the exact
+    expectation of the SG (expected_sg) and its mean over --samples samples (mean_sg, mean_sg_sem);
+    network_max_gap, network_relative_gap and network_sign_disagreement measure where they differ.
+
+    Example: sgtheory stochastic-neuron --escape sigmoid --slope 5 --samples 2000
+"""  # the CLI help of `sgtheory stochastic-neuron`
+
 DTYPE = torch.float64
 STATES = torch.tensor(list(itertools.product((0.0, 1.0), repeat=3)), dtype=DTYPE)  # (8, 3): g, h1, h2
 

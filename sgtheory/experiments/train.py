@@ -29,6 +29,22 @@ from sgtheory.experiments.network import build_model, draw_batch
 from sgtheory.models.rnn import RNN
 from sgtheory.optim import Adam, clip_per_realization, finite_per_realization
 
+TRAIN_HELP = """Train tanh, binary or LIF RNNs on the delayed XOR/copy task, optionally with flossing.
+
+    Seeds of one condition train together as one batched computation. Writes one row per
+    (run, recorded epoch) with every condition and the measures epoch, loss, accuracy and
+    grad_h0_norm (|dL/dh0|); with --floss also floss_steps_taken and floss_lambda1. Finished runs are kept
+    as shards beside the output, so rerunning an interrupted sweep only trains the missing runs.
+
+    \b
+    Flossing schedules (--floss, decision D6): pre = --floss-pre steps before training;
+    pre+inter = plus --floss-steps steps every --floss-every epochs, at most --floss-phases times;
+    adaptive = as pre+inter, but a realization flosses only while some flossed exponent is more
+    than --floss-tol from --floss-target.
+
+    Example: sgtheory train --task xor --delay 18 --seeds 0-8 --floss adaptive
+"""  # the CLI help of `sgtheory train`
+
 BeforeEpoch = Callable[[RNN, int], "torch.Tensor | None"]  # returns the (R,) mask of healthy realizations
 
 def train(

@@ -2,55 +2,52 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from sgtheory.errors import ResultsError
 from sgtheory.figures import flossing, model_selection, robustness, sigmoid, spike_match, theory
 from sgtheory.figures.report import table_record, write_provenance, write_report, write_section
 from sgtheory.figures.style import RC, save
 from sgtheory.figures.training import training_curves, training_report
 from sgtheory.results import read_table
 
-__all__ = ["FIGURES", "REPORTS", "render", "write_report"]
+__all__ = ["FIGURES", "Figure", "render", "write_report"]
 
-FIGURES = {
-    "training-curves": training_curves,
-    "r1": flossing.r1_figure,
-    "r2": flossing.r2_figure,
-    "reconcile": flossing.reconcile_figure,
-    "tanh-flossing": flossing.tanh_flossing_figure,
-    "gf-success": flossing.gf_success_figure,
-    "model-selection": model_selection.model_selection_figure,
-    "sigmoid-bias": sigmoid.sigmoid_bias_figure,
-    "not-gradients": sigmoid.not_gradients_figure,
-    "theory": theory.theory_figure,
-    "spike-match": spike_match.spike_match_figure,
-    "spike-match-stats": spike_match.spike_match_stats_figure,
-    "randman": robustness.randman_figure,
-    "sg-vs-true": robustness.sg_vs_true_figure,
-    "shape-robustness": robustness.shape_robustness_figure,
-    "scale": robustness.scale_figure,
-    "activity": robustness.activity_figure,
-}
-REPORTS = {  # figure -> markdown section (paper vs ours, claims)
-    "training-curves": training_report,
-    "r1": flossing.r1_report,
-    "r2": flossing.r2_report,
-    "reconcile": flossing.reconcile_report,
-    "tanh-flossing": flossing.tanh_flossing_report,
-    "gf-success": flossing.gf_success_report,
-    "model-selection": model_selection.model_selection_report,
-    "sigmoid-bias": sigmoid.sigmoid_bias_report,
-    "not-gradients": sigmoid.not_gradients_report,
-    "theory": theory.theory_report,
-    "spike-match": spike_match.spike_match_report,
-    "randman": robustness.randman_report,
-    "sg-vs-true": robustness.sg_vs_true_report,
-    "shape-robustness": robustness.shape_robustness_report,
-    "scale": robustness.scale_report,
-    "activity": robustness.activity_report,
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure: ``draw(table) -> matplotlib Figure``, ``report(table) -> markdown`` (paper vs ours and the claims;
+    None: no report section) and the ``experiments`` whose tables it draws."""
+
+    draw: Callable[[pd.DataFrame], object]
+    report: Callable[[pd.DataFrame], str] | None
+    experiments: tuple[str, ...]
+
+
+FIGURES: dict[str, Figure] = {  # THE registry of figures, read by `sgtheory plot` and the report
+    "training-curves": Figure(training_curves, training_report, ("train",)),
+    "r1": Figure(flossing.r1_figure, flossing.r1_report, ("floss",)),
+    "r2": Figure(flossing.r2_figure, flossing.r2_report, ("train",)),
+    "reconcile": Figure(flossing.reconcile_figure, flossing.reconcile_report, ("lyap",)),
+    "tanh-flossing": Figure(flossing.tanh_flossing_figure, flossing.tanh_flossing_report, ("floss",)),
+    "gf-success": Figure(flossing.gf_success_figure, flossing.gf_success_report, ("train",)),
+    "model-selection": Figure(model_selection.model_selection_figure, model_selection.model_selection_report,
+                              ("train", "floss")),
+    "sigmoid-bias": Figure(sigmoid.sigmoid_bias_figure, sigmoid.sigmoid_bias_report, ("sigmoid-bias",)),
+    "not-gradients": Figure(sigmoid.not_gradients_figure, sigmoid.not_gradients_report, ("conservative-check",)),
+    "theory": Figure(theory.theory_figure, theory.theory_report, ("stochastic-neuron",)),
+    "spike-match": Figure(spike_match.spike_match_figure, spike_match.spike_match_report, ("spike-match",)),
+    "spike-match-stats": Figure(spike_match.spike_match_stats_figure, None, ("spike-match",)),
+    "randman": Figure(robustness.randman_figure, robustness.randman_report, ("randman",)),
+    "sg-vs-true": Figure(robustness.sg_vs_true_figure, robustness.sg_vs_true_report, ("classify",)),
+    "shape-robustness": Figure(robustness.shape_robustness_figure, robustness.shape_robustness_report, ("classify",)),
+    "scale": Figure(robustness.scale_figure, robustness.scale_report, ("classify",)),
+    "activity": Figure(robustness.activity_figure, robustness.activity_report, ("classify",)),
 }
 
 
@@ -58,11 +55,15 @@ def render(name: str, tables, out: str | Path) -> list[Path]:
     """Draw figure ``name`` from one table or a sequence of tables (rows combined); writes PNG, PDF, the tables'
     provenance ``<out>.json`` and (where the figure has one) its report section ``<out>.md``. Returns the paths."""
     tables = [tables] if isinstance(tables, str | Path) else list(tables)
+    figure = FIGURES[name]
     frame = pd.concat([read_table(t) for t in tables], ignore_index=True)
+    wrong = sorted(set(frame["experiment"]) - set(figure.experiments)) if "experiment" in frame else []
+    if wrong:
+        raise ResultsError(f"figure {name} draws tables of {', '.join(figure.experiments)}, not of {', '.join(wrong)}")
     with plt.rc_context(RC):
-        paths = save(FIGURES[name](frame), out)
+        paths = save(figure.draw(frame), out)
     records = [table_record(t) for t in tables]
     paths.append(write_provenance(records, out))
-    if name in REPORTS:
-        paths.append(write_section(name, tables, records, out, REPORTS[name](frame)))
+    if figure.report is not None:
+        paths.append(write_section(name, tables, records, out, figure.report(frame)))
     return paths
