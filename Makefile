@@ -13,7 +13,7 @@ WORKERS ?=
 SCHEDULER ?=
 RUN := --executor $(EXECUTOR) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
-FLOSSING_FIGURES := r1-reconcile r1 r2 r2-schedules lif-r1 lif-r2 gf-tanh gf-success model-selection
+FLOSSING_FIGURES := r1-reconcile r1 r2 r2-schedules lif-r1 lif-r2 lif-success gf-tanh gf-success model-selection
 SG_THEORY_FIGURES := theory sigmoid-bias not-gradients spike-match
 ROBUSTNESS_FIGURES := randman sg-vs-true shape-robustness scale activity
 
@@ -68,6 +68,11 @@ lif-r1: setup
 lif-r2: setup
 	$(SG) train $(RUN) --config configs/lif_r2_flossing.yaml --profile $(PROFILE) --out $(RESULTS)/lif_r2_flossing.parquet
 	$(SG) plot r2 $(RESULTS)/lif_r2_flossing.parquet --out $(FIGDIR)/lif_r2_flossing.png
+
+# The LIF analog of the tanh success figure: faster neurons (tau_mem 2 ms, tau_syn 1 ms) on the delayed copy task.
+lif-success: setup
+	$(SG) train $(RUN) --config configs/lif_success_copy.yaml --profile $(PROFILE) --out $(RESULTS)/lif_success_copy.parquet
+	$(SG) plot gf-success $(RESULTS)/lif_success_copy.parquet --out $(FIGDIR)/lif_success.png
 
 gf-tanh: setup
 	$(SG) floss $(RUN) --config configs/gf_tanh.yaml --profile $(PROFILE) --out $(RESULTS)/gf_tanh.parquet

@@ -484,7 +484,11 @@ def gf_success_figure(table: pd.DataFrame):
         panel_letter(rate_ax, "AB"[column])
         panel_letter(speed_ax, "CD"[column])
     axes[0].legend(frameon=False, fontsize=6, loc="lower left")
-    fig.suptitle(f"tanh RNN, N = {table['N'].iloc[0]}, gain {table['gain'].iloc[0]:g}, k = {table['nle'].iloc[0]}, "
+    model = {"tanh": "tanh RNN", "binary": "binary RNN", "lif": "LIF RNN"}[table["model"].iloc[0]]
+    if model == "LIF RNN":
+        first = table.iloc[0]
+        model += f" (τ_mem {first['tau_mem']:g} ms, τ_syn {first['tau_syn']:g} ms, slope {first['slope']:g})"
+    fig.suptitle(f"{model}, N = {table['N'].iloc[0]}, gain {table['gain'].iloc[0]:g}, k = {table['nle'].iloc[0]}, "
                  f"T = {table['T'].iloc[0]}, {table['epochs'].iloc[0]} epochs, {table['seed'].nunique()} realizations\n"
                  f"success: final accuracy ≥ {SUCCESS:g} %; C, D: median over successful runs (dots: runs)", fontsize=8)
     return fig

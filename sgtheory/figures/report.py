@@ -77,7 +77,7 @@ CATALOG = (
     PublishedFigure(FLOSSING_SNN, "talk, spiking R1", "the talk's spiking results are unpublished; our "
                     "analog repeats R1 with the current-based LIF RNN", "§8.4", ("lif_r1_flossing",)),
     PublishedFigure(FLOSSING_SNN, "talk, spiking R2", "the talk's spiking results are unpublished; our "
-                    "analog repeats R2 with the current-based LIF RNN", "§8.4", ("lif_r2_flossing",)),
+                    "analog repeats R2 with the current-based LIF RNN", "§8.4", ("lif_r2_flossing", "lif_success")),
     PublishedFigure(FLOSSING, "Fig. 1 (recalled)", "tanh RNN: λ₁ over flossing epochs for several gains, "
                     "spectra after flossing k exponents", "§8.3", ("gf_tanh",)),
     PublishedFigure(FLOSSING, "Fig. ? (recalled)", "singular values and condition number of the long-term "
