@@ -116,7 +116,8 @@ from torch import nn
 
 from sgtheory.config import ClassifyConfig
 from sgtheory.experiments.classify import build_classifier, loss_terms
-from sgtheory.models.classifier import lower_bound_loss, reuse_large_allocations
+from sgtheory.functional.losses import lower_bound_loss
+from sgtheory.models.classifier import reuse_large_allocations
 from sgtheory.optim import Adam
 
 PEERS = {"snntorch": "snntorch", "norse": "norse.torch"}  # peer name -> module imported to use it

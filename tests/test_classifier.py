@@ -14,8 +14,9 @@ from sgtheory.config import ClassifyConfig
 from sgtheory.errors import ConfigError
 from sgtheory.experiments.classify import CellData, build_classifier, classify, loss_terms
 from sgtheory.functional.lif import LIFZenkeVogelsLayer, lif_zenke_vogels_forward
+from sgtheory.functional.losses import lower_bound_loss, upper_bound_loss
 from sgtheory.functional.surrogate import make_surrogate, spike
-from sgtheory.models.classifier import lower_bound_loss, readout_kernel, upper_bound_loss
+from sgtheory.models.classifier import readout_kernel
 from sgtheory.optim import Adam
 
 B_MEM, B_SYN = math.exp(-0.1), math.exp(-0.2)

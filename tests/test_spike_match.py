@@ -13,14 +13,13 @@ from sgtheory.errors import ConfigError, TargetError
 from sgtheory.experiments.spike_match import (
     Filters,
     SpikeMatcher,
-    apply,
     bin_variability,
     hidden_update,
     init_sigma,
     spike_match_run,
-    van_rossum_distance,
 )
 from sgtheory.figures.spike_match import spike_match_report
+from sgtheory.functional.losses import filter_in_time, van_rossum_distance
 from sgtheory.tasks.spike_match import DARK_BELOW, default_target, read_target
 
 CAMERA = Path(__file__).resolve().parents[2] / "shared" / "data" / "radcliffe_camera.png"
@@ -59,8 +58,8 @@ def test_filter_matrices_equal_the_step_by_step_recursions():
         xs.append(x.copy())
         x = lam_m * x + (1 - lam_m) * I
         I = lam_s * I + spikes[t].numpy()
-    np.testing.assert_allclose(apply(f.current, spikes).numpy(), np.array(Is), atol=1e-12)
-    np.testing.assert_allclose(apply(f.trace, spikes).numpy(), np.array(xs), atol=1e-12)
+    np.testing.assert_allclose(filter_in_time(f.current, spikes).numpy(), np.array(Is), atol=1e-12)
+    np.testing.assert_allclose(filter_in_time(f.trace, spikes).numpy(), np.array(xs), atol=1e-12)
     t_k = np.linspace(0, T * 1e-3, T)
     np.testing.assert_allclose(f.eps[:, 0].numpy(), 0.2 * (np.exp(-t_k / 0.01) - np.exp(-t_k / 0.005)), atol=1e-14)
 

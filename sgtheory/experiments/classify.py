@@ -22,15 +22,9 @@ import torch.nn.functional as F
 from sgtheory.config import TRUE_GRADIENT, ClassifyConfig
 from sgtheory.experiments.base import DTYPES, Progress, RunResult
 from sgtheory.functional.lif import LIFZenkeVogelsLayer
+from sgtheory.functional.losses import lower_bound_loss, upper_bound_loss
 from sgtheory.functional.surrogate import SHAPES
-from sgtheory.models.classifier import (
-    Classifier,
-    init_weight,
-    lower_bound_loss,
-    readout_kernel,
-    reuse_large_allocations,
-    upper_bound_loss,
-)
+from sgtheory.models.classifier import Classifier, init_weight, readout_kernel, reuse_large_allocations
 from sgtheory.optim import Adam, finite_per_realization
 from sgtheory.seeding import stream
 

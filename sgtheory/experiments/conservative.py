@@ -25,12 +25,12 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
 from sgtheory.config import ConservativeConfig
 from sgtheory.experiments.base import DTYPES, RunResult
 from sgtheory.experiments.network import build_model, draw_batch
 from sgtheory.experiments.sigmoid import check_finite, run_each
+from sgtheory.functional.losses import task_bce
 from sgtheory.models import sigmoid_net
 from sgtheory.models.rnn import RNN
 from sgtheory.seeding import stream
@@ -143,8 +143,7 @@ def rnn_loss_and_gradient(model: RNN, points: torch.Tensor, shapes: dict, inputs
         offset += size
     net = RNN(model.model, weights, model.x0.detach().expand(R, -1, -1), model.surrogate, **model.lif_options)
     logits = net(inputs.expand(-1, R, -1, -1))[scored]
-    loss = F.binary_cross_entropy_with_logits(logits, targets.expand(-1, R, -1)[scored], reduction="none")
-    loss = loss.mean(dim=(0, 2))
+    loss = task_bce(logits, targets.expand(-1, R, -1)[scored])
     grads = torch.autograd.grad(loss.sum(), [getattr(net, name) for name in RNN_WEIGHTS])
     return loss.detach(), torch.cat([g.flatten(1) for g in grads], dim=1)
 

@@ -39,6 +39,7 @@ import torch
 from sgtheory.config import SpikeMatchConfig
 from sgtheory.experiments.base import DTYPES, RunResult
 from sgtheory.functional.lif import Fire, lif_gygax_zenke_layer
+from sgtheory.functional.losses import filter_in_time, van_rossum_distance
 from sgtheory.functional.surrogate import escape_derivative, escape_spike_given, make_surrogate, spike
 from sgtheory.optim import Adam
 from sgtheory.seeding import stream
@@ -90,22 +91,12 @@ class Filters:
         return cls(toeplitz(trace), toeplitz(current), toeplitz(eps), lam_m)
 
 
-def apply(matrix: torch.Tensor, series: torch.Tensor) -> torch.Tensor:
-    """Filter a time series (T, ...) with a (T, T) filter matrix along time."""
-    return (matrix @ series.reshape(series.shape[0], -1)).reshape(series.shape)
-
-
 def hidden_update(input_trace: torch.Tensor, psi: torch.Tensor, error: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """ΔW0 (N_in, N_h) summed over trials: Σ_s x̂_in[s]ᵀ (ψ[s] ⊙ ẽ[s]) with ẽ[s] = Σ_{t≥s} ε[t−s] e[t] (O(T N²)).
 
     ``input_trace`` (T, N_in) is shared by the trials; ``psi`` and ``error`` are (T, B, N_h); ``eps`` is
     the (T, T) ε filter matrix, whose transpose filters anti-causally."""
-    return input_trace.T @ (psi * apply(eps.T, error)).sum(dim=1)
-
-
-def van_rossum_distance(a: torch.Tensor, b: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-    """½ Σ_t ((ε∗a)[t] − (ε∗b)[t])², averaged over the last (neuron) axis, for spike trains (T, ..., N)."""
-    return 0.5 * (apply(eps, a - b) ** 2).sum(dim=0).mean(dim=-1)
+    return input_trace.T @ (psi * filter_in_time(eps.T, error)).sum(dim=1)
 
 
 def init_sigma(cfg: SpikeMatchConfig, fan_in: int) -> float:
@@ -165,8 +156,8 @@ class SpikeMatcher:
         self.filters = Filters.build(cfg, self.T)
         self.inputs = frozen_poisson(cfg.n_input, self.T, cfg.input_rate, cfg.dt / 1000, stream(cfg.seed, "input"),
                                      dtype)
-        self.input_trace = apply(self.filters.trace, self.inputs)  # x̂_in (T, n_input)
-        self.input_drive = apply(self.filters.current, self.inputs)  # filtered input spikes (T, n_input)
+        self.input_trace = filter_in_time(self.filters.trace, self.inputs)  # x̂_in (T, n_input)
+        self.input_drive = filter_in_time(self.filters.current, self.inputs)  # filtered input spikes (T, n_input)
         gen = stream(cfg.seed, "net")
         self.W0 = init_sigma(cfg, cfg.n_input) * torch.randn(cfg.n_input, cfg.n_hidden, generator=gen, dtype=dtype)
         self.W1 = init_sigma(cfg, cfg.n_hidden) * torch.randn(cfg.n_hidden, self.n_output, generator=gen, dtype=dtype)
@@ -176,7 +167,7 @@ class SpikeMatcher:
         current_h = (self.input_drive @ self.W0)[:, None, :].expand(-1, trials, -1)  # (T, B, N_h)
         fire = firing(cfg, stochastic, cfg.beta_hidden, current_h.shape, generator, grad)
         U_h, S_h = lif_gygax_zenke_layer(current_h, f.lam_m, fire)
-        current_o = apply(f.current, S_h @ self.W1)
+        current_o = filter_in_time(f.current, S_h @ self.W1)
         U_o, S_o = lif_gygax_zenke_layer(current_o, f.lam_m,
                              firing(cfg, stochastic, cfg.beta_output, current_o.shape, generator, grad))
         return Pass(U_h, S_h, U_o, S_o)
@@ -202,7 +193,7 @@ class SpikeMatcher:
         """Trial-averaged (ΔW0, ΔW1) of the learning rule, ΔW0 by anti-causal filtering of the error."""
         trials = run.S_o.shape[1]
         delta_o = (self.target[:, None, :] - run.S_o) / self.cfg.du_output  # (T, B, N_o)
-        hidden_trace = apply(self.filters.trace, run.S_h)
+        hidden_trace = filter_in_time(self.filters.trace, run.S_h)
         dW1 = hidden_trace.flatten(0, 1).T @ delta_o.flatten(0, 1) / trials
         error_h = delta_o @ self.W1.T  # (T, B, N_h)
         dW0 = hidden_update(self.input_trace, self.surrogate_hidden(run), error_h, self.filters.eps) / trials

@@ -19,13 +19,13 @@ import dataclasses
 from collections.abc import Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 
 from sgtheory.config import TrainConfig
 from sgtheory.experiments.base import Progress, RunResult
 from sgtheory.experiments.damage import TRAIN_STEP, damage_curve
 from sgtheory.experiments.flossing import FlossingSchedule
 from sgtheory.experiments.network import build_model, draw_batch
+from sgtheory.functional.losses import task_bce
 from sgtheory.models.rnn import RNN
 from sgtheory.optim import Adam, clip_per_realization, finite_per_realization
 
@@ -81,7 +81,7 @@ def train(
         inputs, targets, scored = draw_batch(configs, epoch)
         logits = model(inputs)[scored]
         target = targets[scored]
-        loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none").mean(dim=(0, 2))
+        loss = task_bce(logits, target)
         accuracy = ((logits >= 0) == (target > 0.5)).to(loss.dtype).mean(dim=(0, 2))
         optimizer.zero_grad()
         loss.sum().backward()

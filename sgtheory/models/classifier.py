@@ -103,16 +103,3 @@ def init_weight(fan_out: int, fan_in: int, generator: torch.Generator, scale: fl
     """W ~ U(−√k, √k)·scale with k = 1/fan_in (PyTorch's bias-free Linear default; spec §3.6)."""
     bound = scale / math.sqrt(fan_in)
     return (torch.rand(fan_out, fan_in, generator=generator, dtype=torch.float64) * 2 - 1).mul(bound).to(dtype)
-
-
-def lower_bound_loss(counts: Tensor, strength: Tensor, threshold: Tensor) -> Tensor:
-    """Per-neuron lower bound (G,): λ/(B·N) Σ_μ Σ_i [ν − ζ_i^μ]_+², ``counts`` ζ (G, B, N) spikes per input."""
-    B, N = counts.shape[1:]
-    return strength * torch.relu(threshold[:, None, None] - counts).pow(2).sum(dim=(1, 2)) / (B * N)
-
-
-def upper_bound_loss(counts: Tensor, strength: Tensor, threshold: Tensor, power: Tensor) -> Tensor:
-    """Per-layer upper bound (G,): λ/B Σ_μ [(1/N) Σ_i ζ_i^μ − ν]_+^L on the population-mean count per input
-    (``strength``, ``threshold`` and the exponent ``power`` per cell, shape (G,))."""
-    excess = torch.relu(counts.mean(dim=2) - threshold[:, None])
-    return strength * excess.pow(power[:, None]).mean(dim=1)
