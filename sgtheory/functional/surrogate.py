@@ -247,8 +247,9 @@ def make_surrogate(shape: str, slope: float = 1.0, scale: str | float | None = N
     return Surrogate(shape=shape, slope=slope, scale=scale)
 
 
-class _SurrogateStep(torch.autograd.Function):
-    """Forward: the given 0/1 spikes; backward: ``grad_out * derivative(x)`` with differentiable ops.
+class _SurrogateGradient(torch.autograd.Function):
+    """Forward: the given values (spikes, sigmoid outputs); backward: ``grad_out * derivative(x)`` with
+    differentiable ops.
 
     Because the backward is built from ordinary torch ops on the saved ``x``, double backward works.
     (The classic ``forward(ctx, ...)`` form is used on purpose: the ``setup_context`` form that
@@ -257,10 +258,10 @@ class _SurrogateStep(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, fire: Tensor, derivative: Callable[[Tensor], Tensor]) -> Tensor:
+    def forward(ctx, x: Tensor, value: Tensor, derivative: Callable[[Tensor], Tensor]) -> Tensor:
         ctx.derivative = derivative
         ctx.save_for_backward(x)
-        return fire.to(dtype=x.dtype)
+        return value.to(dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):
@@ -268,12 +269,18 @@ class _SurrogateStep(torch.autograd.Function):
         return grad_out * ctx.derivative(x), None, None
 
 
+def surrogate_gradient(x: Tensor, value: Tensor, derivative: Callable[[Tensor], Tensor]) -> Tensor:
+    """The one custom-gradient builder: ``value`` (in the dtype of ``x``) forward, ``grad_out * derivative(x)``
+    backward (twice differentiable). Every spike function and surrogate unit of the package is built on it."""
+    return _SurrogateGradient.apply(x, value, derivative)
+
+
 def spike(x: Tensor, surrogate: Surrogate) -> Tensor:
     """Step ``H(x)``: 1 where ``x > 0``, else 0, in the dtype of ``x``.
 
     Backward: ``grad_out * surrogate.derivative(x)`` (twice differentiable through autograd).
     """
-    return _SurrogateStep.apply(x, x.detach() > 0, surrogate.derivative)
+    return surrogate_gradient(x, x.detach() > 0, surrogate.derivative)
 
 
 def escape_probability(x: Tensor, escape: str, slope: float) -> Tensor:
@@ -314,4 +321,4 @@ def escape_spike_given(x: Tensor, uniform: Tensor, escape: str, slope: float,
         derivative = partial(escape_derivative, escape=escape, slope=slope)
     else:
         derivative = surrogate.derivative
-    return _SurrogateStep.apply(x, p > uniform, derivative)
+    return surrogate_gradient(x, p > uniform, derivative)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from sgtheory.functional.surrogate import Surrogate
+from sgtheory.functional.surrogate import Surrogate, surrogate_gradient
 
 PARAMETERS = ("w", "v1", "v2", "u1", "u2")
 
@@ -27,26 +27,11 @@ def steep_sigmoid(z: Tensor, beta: float) -> Tensor:
     return 0.5 * (1.0 + torch.tanh(0.5 * beta * z))
 
 
-class _SurrogateSigmoid(torch.autograd.Function):
-    """Forward σ_β(z); backward ``grad * derivative(z)``."""
-
-    @staticmethod
-    def forward(ctx, z: Tensor, beta: float, derivative) -> Tensor:
-        ctx.derivative = derivative
-        ctx.save_for_backward(z)
-        return steep_sigmoid(z, beta)
-
-    @staticmethod
-    def backward(ctx, grad_out: Tensor):
-        (z,) = ctx.saved_tensors
-        return grad_out * ctx.derivative(z), None, None
-
-
 def unit(z: Tensor, beta: float, surrogate: Surrogate | None) -> Tensor:
     """One unit σ_β(z); its backward derivative is ψ = ``surrogate.derivative`` (exact σ'_β if None)."""
     if surrogate is None:
         return steep_sigmoid(z, beta)
-    return _SurrogateSigmoid.apply(z, beta, surrogate.derivative)
+    return surrogate_gradient(z, steep_sigmoid(z.detach(), beta), surrogate.derivative)
 
 
 def output(theta: Tensor, x: float, beta: float, surrogate: Surrogate | None = None) -> Tensor:
