@@ -18,3 +18,11 @@ class RunResult:
     config: object  # the run's config (a RunConfig)
     rows: list[dict]
     error: str | None = None
+
+
+def stop_failed(results: list[RunResult], alive: torch.Tensor, healthy: torch.Tensor, message: str) -> torch.Tensor:
+    """The runs still alive after a step whose (R,) ``healthy`` mask failed some: each newly failed run records
+    ``message`` as its error (it keeps its rows so far and records no more)."""
+    for r in torch.nonzero(alive & ~healthy).flatten().tolist():
+        results[r].error = message
+    return alive & healthy

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from sgtheory.config import TRUE_GRADIENT, ClassifyConfig
-from sgtheory.experiments.base import DTYPES, Progress, RunResult
+from sgtheory.experiments.base import DTYPES, Progress, RunResult, stop_failed
 from sgtheory.functional.lif import LIFZenkeVogelsLayer
 from sgtheory.functional.losses import lower_bound_loss, upper_bound_loss
 from sgtheory.functional.surrogate import SHAPES
@@ -224,9 +224,8 @@ def classify(configs: Sequence[ClassifyConfig], progress: Progress | None = None
             optimizer.zero_grad()
             loss.sum().backward()
             finite = finite_per_realization(loss.detach(), model.parameters)
-            for g in torch.nonzero(alive & ~finite).flatten().tolist():
-                results[g].error = f"non-finite loss or gradient in epoch {epoch}; the run stopped there"
-            alive &= finite
+            alive = stop_failed(results, alive, finite, f"non-finite loss or gradient in epoch {epoch}; the run "
+                                "stopped there")
             optimizer.step(alive)
             loss_sum += loss.detach().double() * index.shape[1]
             correct += (predicted == y).sum(1).float()

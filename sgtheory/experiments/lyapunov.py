@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 
 from sgtheory.config import FlossConfig, LyapConfig, gf_transient
-from sgtheory.experiments.base import RunResult
+from sgtheory.experiments.base import RunResult, stop_failed
 from sgtheory.experiments.damage import damage_curve, damage_draws, network_damage
 from sgtheory.experiments.flossing import Flosser
 from sgtheory.experiments.network import build_model, initial_tangents, input_bits, network_jacobian, network_spectrum
@@ -166,9 +166,8 @@ def floss(configs: Sequence[FlossConfig], progress=None) -> list[RunResult]:
     for epoch in range(cfg.epochs + 1):
         damage(epoch)
         exponents, finite = flosser.step(alive, update=epoch < cfg.epochs)
-        for r in torch.nonzero(alive & ~finite).flatten().tolist():
-            results[r].error = f"non-finite flossing loss or gradient at flossing epoch {epoch}; the run stopped there"
-        alive &= finite
+        alive = stop_failed(results, alive, finite, f"non-finite flossing loss or gradient at flossing epoch {epoch}; "
+                            "the run stopped there")
         for r in torch.nonzero(alive).flatten().tolist():
             results[r].rows += [{"phase": "floss", "epoch": epoch, "index": i + 1, "value": lam}
                                 for i, lam in enumerate(exponents[r].tolist())]

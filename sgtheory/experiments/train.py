@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from sgtheory.config import TrainConfig
-from sgtheory.experiments.base import Progress, RunResult
+from sgtheory.experiments.base import Progress, RunResult, stop_failed
 from sgtheory.experiments.damage import TRAIN_STEP, damage_curve
 from sgtheory.experiments.flossing import FlossingSchedule
 from sgtheory.experiments.network import build_model, draw_batch
@@ -75,9 +75,8 @@ def train(
         for hook in (schedule, before_epoch):
             healthy = None if hook is None else hook(model, epoch)
             if healthy is not None:
-                for r in torch.nonzero(alive & ~healthy).flatten().tolist():
-                    results[r].error = f"non-finite flossing loss or gradient before epoch {epoch}; the run stopped"
-                alive &= healthy
+                alive = stop_failed(results, alive, healthy, f"non-finite flossing loss or gradient before epoch "
+                                    f"{epoch}; the run stopped")
         inputs, targets, scored = draw_batch(configs, epoch)
         logits = model(inputs)[scored]
         target = targets[scored]
@@ -88,9 +87,8 @@ def train(
         grad_h0 = model.x0.grad.flatten(1).norm(dim=1)
 
         finite = finite_per_realization(loss.detach(), params)
-        for r in torch.nonzero(alive & ~finite).flatten().tolist():
-            results[r].error = f"non-finite loss or gradient at epoch {epoch}; the run stopped there"
-        alive &= finite
+        alive = stop_failed(results, alive, finite, f"non-finite loss or gradient at epoch {epoch}; the run stopped "
+                            "there")
         if (epoch - 1) % cfg.record_every == 0 or epoch == cfg.epochs:
             damage = None if cfg.model == "tanh" else damage_curve(model, configs, epoch, horizon=TRAIN_STEP)[-1]
             for r in torch.nonzero(alive).flatten().tolist():
