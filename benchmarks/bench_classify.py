@@ -114,8 +114,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sgtheory.config import ClassifyConfig
-from sgtheory.experiments.classify import build_classifier, loss_terms
+from sgtheory.experiments.classify import ClassifyConfig, build_classifier, loss_terms
 from sgtheory.functional.losses import lower_bound_loss
 from sgtheory.models.classifier import reuse_large_allocations
 from sgtheory.optim import Adam

@@ -33,8 +33,9 @@ from pathlib import Path
 
 import torch
 
-from sgtheory.config import SigmoidBiasConfig, TrainConfig
 from sgtheory.executors import Executor
+from sgtheory.experiments.sigmoid import SigmoidBiasConfig
+from sgtheory.experiments.train import TrainConfig
 from sgtheory.sweep import run_sweep
 
 

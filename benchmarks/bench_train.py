@@ -32,9 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sgtheory.config import TrainConfig
 from sgtheory.experiments import expand
-from sgtheory.experiments.train import train
+from sgtheory.experiments.train import TrainConfig, train
 
 # ---------------------------------------------------------------- plain-PyTorch baseline
 

@@ -18,10 +18,11 @@ import torch
 from tqdm import tqdm
 
 from sgtheory import __version__
-from sgtheory.config import CLASSIFY_TASKS, field_help, parse_set
+from sgtheory.config import field_help, parse_set
 from sgtheory.errors import ClusterError, ConfigError, DataError, ExecutorError, ResultsError
 from sgtheory.executors import EXECUTORS, Executor
 from sgtheory.experiments import EXPERIMENTS, Experiment, expand, load_config_file
+from sgtheory.experiments.classify import CLASSIFY_TASKS
 from sgtheory.results import FORMATS, check_output
 from sgtheory.sweep import SweepDisplay
 

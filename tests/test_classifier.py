@@ -10,9 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sgtheory.config import ClassifyConfig
 from sgtheory.errors import ConfigError
-from sgtheory.experiments.classify import CellData, build_classifier, classify, loss_terms
+from sgtheory.experiments.classify import CellData, ClassifyConfig, build_classifier, classify, loss_terms
 from sgtheory.functional.lif import LIFZenkeVogelsLayer, lif_zenke_vogels_forward
 from sgtheory.functional.losses import lower_bound_loss, upper_bound_loss
 from sgtheory.functional.surrogate import make_surrogate, spike

@@ -1,9 +1,10 @@
 import pytest
 import yaml
 
-from sgtheory.config import TrainConfig, parse_seeds, parse_set
+from sgtheory.config import parse_seeds, parse_set
 from sgtheory.errors import ConfigError
 from sgtheory.experiments import expand, load_config_file
+from sgtheory.experiments.train import TrainConfig
 
 
 @pytest.mark.parametrize(

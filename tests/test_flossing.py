@@ -3,13 +3,12 @@
 import pytest
 import torch
 
-from sgtheory.config import FlossConfig, LyapConfig, TrainConfig
 from sgtheory.errors import ConfigError
 from sgtheory.experiments import expand
-from sgtheory.experiments.flossing import Flosser, FlossingSchedule
-from sgtheory.experiments.lyapunov import floss, lyap
+from sgtheory.experiments.flossing import Flosser
+from sgtheory.experiments.lyapunov import FlossConfig, LyapConfig, floss, lyap
 from sgtheory.experiments.network import build_model
-from sgtheory.experiments.train import train
+from sgtheory.experiments.train import FlossingSchedule, TrainConfig, train
 
 F64 = "float64"
 

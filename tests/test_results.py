@@ -5,8 +5,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from sgtheory.config import TrainConfig
 from sgtheory.errors import ResultsError
+from sgtheory.experiments.train import TrainConfig
 from sgtheory.results import ShardStore, check_output, read_metadata, read_table, tidy, write_table
 
 

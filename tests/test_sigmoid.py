@@ -5,9 +5,10 @@ import pandas as pd
 import pytest
 import torch
 
-from sgtheory.config import ConservativeConfig, SigmoidBiasConfig
 from sgtheory.errors import ConfigError
 from sgtheory.experiments import conservative, sigmoid
+from sgtheory.experiments.conservative import ConservativeConfig
+from sgtheory.experiments.sigmoid import SigmoidBiasConfig
 from sgtheory.figures.sigmoid import not_gradients_report, sigmoid_bias_report
 from sgtheory.functional.surrogate import make_surrogate
 from sgtheory.models import sigmoid_net

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 import torch
 
-from sgtheory.config import SpikeMatchConfig
 from sgtheory.errors import ConfigError, TargetError
 from sgtheory.experiments.spike_match import (
     Filters,
+    SpikeMatchConfig,
     SpikeMatcher,
     bin_variability,
     hidden_update,

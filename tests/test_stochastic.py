@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 import torch
 
-from sgtheory.config import StochasticNeuronConfig
 from sgtheory.errors import ConfigError
 from sgtheory.experiments import expand, load_config_file
 from sgtheory.experiments.stochastic import (
+    StochasticNeuronConfig,
     exact_gradient,
     expected_output,
     expected_sg,

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from sgtheory.experiments import expand
-from sgtheory.experiments.network import build_model, draw_batch
-from sgtheory.experiments.train import clip_per_realization, finite_per_realization, train
+from sgtheory.experiments.network import build_model
+from sgtheory.experiments.train import clip_per_realization, draw_batch, finite_per_realization, train
 from sgtheory.seeding import stream
 from sgtheory.tasks.delayed import delayed_task
 

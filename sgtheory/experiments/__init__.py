@@ -12,20 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sgtheory.config import (
-    ClassifyConfig,
-    ConservativeConfig,
-    FlossConfig,
-    LyapConfig,
-    RandmanConfig,
-    SigmoidBiasConfig,
-    SpikeMatchConfig,
-    StochasticNeuronConfig,
-    TrainConfig,
-    check_keys,
-    expand_grid,
-    read_config_file,
-)
+from sgtheory.config import check_keys, expand_grid, read_config_file
 from sgtheory.experiments import (
     classify,
     conservative,
@@ -36,6 +23,14 @@ from sgtheory.experiments import (
     stochastic,
     train,
 )
+from sgtheory.experiments.classify import ClassifyConfig
+from sgtheory.experiments.conservative import ConservativeConfig
+from sgtheory.experiments.lyapunov import FlossConfig, LyapConfig
+from sgtheory.experiments.randman_illustration import RandmanConfig
+from sgtheory.experiments.sigmoid import SigmoidBiasConfig
+from sgtheory.experiments.spike_match import SpikeMatchConfig
+from sgtheory.experiments.stochastic import StochasticNeuronConfig
+from sgtheory.experiments.train import TrainConfig
 
 PROGRESS_UNITS = ("epoch", "run epoch", "task")
 

@@ -22,18 +22,76 @@ exact gradient, so its loop integral is the conservative reference.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
 
-from sgtheory.config import ConservativeConfig
+from sgtheory.config import check_choice, check_positive
+from sgtheory.errors import ConfigError
 from sgtheory.experiments.base import DTYPES, RunResult
-from sgtheory.experiments.network import build_model, draw_batch
-from sgtheory.experiments.sigmoid import check_finite, run_each
+from sgtheory.experiments.network import MODELS, TASKS, NetworkConfig, build_model
+from sgtheory.experiments.sigmoid import LOOP_DIRECTIONS, check_finite, run_each
+from sgtheory.experiments.train import draw_batch
 from sgtheory.functional.losses import task_bce
 from sgtheory.models import sigmoid_net
 from sgtheory.models.rnn import RNN
 from sgtheory.seeding import stream
+
+
+@dataclasses.dataclass(frozen=True)
+class ConservativeConfig(NetworkConfig):
+    """Closed-loop line integral of the SG field in a plane of parameter space (spec §3.3).
+
+    ``model=sigmoid`` is the five-parameter network (fields beta, x, w..u2, directions); tanh, binary and
+    lif are the recurrent networks of the toolkit with the task loss of one fixed batch (task, delay,
+    batch, T), looped in a random plane of all their parameters.
+    """
+
+    model: str = "sigmoid"  # sigmoid (five-parameter network) | tanh | binary | lif
+    surrogate: str = "sigmoid"
+    slope: float = 5.0
+    dtype: str = "float64"
+    beta: float = 1.0e4  # sigmoid: forward steepness (1e4: a binary network)
+    x: float = 1.0  # sigmoid: network input
+    w: float = 0.0  # sigmoid: loop centre θ0 = (w, v1, v2, u1, u2)
+    v1: float = 0.0
+    v2: float = 0.0
+    u1: float = 0.0
+    u2: float = 0.0
+    directions: str = "published"  # sigmoid plane: published (the paper's figure) | scipy (its later notebook) | random
+    radius: float = 1.8  # loop radius in the plane (parameter units)
+    points: int = 1500  # points on the loop
+    landscape_points: int = 200  # sigmoid: output landscape on a grid this wide per axis (0: none)
+    task: str = "xor"  # RNN models: the loss is the task loss of one fixed batch
+    delay: int = 4
+    batch: int = 16
+    T: int = 50
+
+    MODELS = ("sigmoid", *MODELS)  # class attribute, not a field: the models NetworkConfig accepts
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_choice("directions", self.directions, LOOP_DIRECTIONS)
+        check_choice("task", self.task, TASKS)
+        check_positive("beta", self.beta)
+        check_positive("radius", self.radius)
+        if self.points < 8:
+            raise ConfigError(f"points={self.points} must be >= 8")
+        if self.landscape_points < 0 or self.landscape_points == 1:
+            raise ConfigError(f"landscape_points={self.landscape_points} must be 0 (none) or >= 2")
+        for name in ("batch", "T", "delay"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
+        if self.delay >= self.T:
+            raise ConfigError(f"delay={self.delay} must be smaller than the sequence length T={self.T}")
+        if self.task == "xor" and self.delay % 2:
+            raise ConfigError(f"delay={self.delay} is odd; the XOR task needs an even d")
+
+    @property
+    def base_point(self) -> tuple[float, ...]:
+        return (self.w, self.v1, self.v2, self.u1, self.u2)
+
 
 CONSERVATIVE_CHECK_HELP = """Line integral of the SG field around a closed loop in a plane of parameter space.
 

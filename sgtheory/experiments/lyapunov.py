@@ -8,22 +8,111 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 
 import torch
 
-from sgtheory.config import FlossConfig, LyapConfig, gf_transient
+from sgtheory.errors import ConfigError
 from sgtheory.experiments.base import RunResult, stop_failed
 from sgtheory.experiments.damage import damage_curve, damage_draws, network_damage
 from sgtheory.experiments.flossing import Flosser
-from sgtheory.experiments.network import build_model, initial_tangents, input_bits, network_jacobian, network_spectrum
+from sgtheory.experiments.network import (
+    FlossingConfig,
+    NetworkConfig,
+    build_model,
+    gf_transient,
+    initial_tangents,
+    input_bits,
+    network_jacobian,
+    network_spectrum,
+)
 from sgtheory.functional.damage import derrida_map
 from sgtheory.functional.lyapunov import (
     entropy_rate,
     kaplan_yorke_dimension,
 )
 from sgtheory.models.rnn import RNN
+
+
+@dataclasses.dataclass(frozen=True)
+class FlossConfig(FlossingConfig):
+    """A flossing run (figure R1): λ_1..λ_k per flossing epoch and the spectrum before and after."""
+
+    epochs: int = 150  # flossing epochs (one fresh input sequence and one Adam step each)
+    spectrum_nle: int = 0  # exponents of the spectra before and after flossing (0: all, N or 2N for LIF)
+    spectrum_T: int = 1000  # steps of the before/after spectra (transient 10 + ceil(T/10))
+    jacobian_T: int = 0  # steps of the measured long-term Jacobian before and after flossing (0: not measured)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.epochs < 0:
+            raise ConfigError(f"epochs={self.epochs} must be >= 0")
+        if not 0 <= self.spectrum_nle <= self.state_dim:
+            raise ConfigError(f"spectrum_nle={self.spectrum_nle} must be between 0 (all) and the state dimension "
+                              f"{self.state_dim}")
+        if self.spectrum_T <= gf_transient(self.spectrum_T):
+            raise ConfigError(f"spectrum_T={self.spectrum_T} leaves no step after its transient")
+        if not 0 <= self.jacobian_T <= self.spectrum_T:
+            raise ConfigError(f"jacobian_T={self.jacobian_T} must be between 0 (not measured) and spectrum_T="
+                              f"{self.spectrum_T} (its steps are the first of the spectrum's input sequence)")
+
+    @property
+    def spectrum_k(self) -> int:
+        """Exponents of the before/after spectra: ``spectrum_nle``, or all when it is 0."""
+        return self.spectrum_nle or self.state_dim
+
+
+@dataclasses.dataclass(frozen=True)
+class LyapConfig(NetworkConfig):
+    """The Lyapunov spectrum of a network driven by random input bits (flossing spec §4)."""
+
+    nle: int = 0  # exponents to compute (0: all, the state dimension N, or 2N for LIF)
+    steps: int = 1000  # steps of the trajectory
+    transient: int = -1  # steps discarded before accumulating; -1: 10 + ceil(steps/10) (GF convention)
+    ons_interval: int = 1  # steps between re-orthonormalisations
+    input_rate: float = 0.5  # probability that an input bit is 1 (0: no input, bias only)
+    trace_every: int = 10  # record the running λ_1 every this many accumulated steps
+    damage_horizon: int = 0  # damage spreading: steps recorded after one unit's binary output is flipped (0: off)
+    damage_after: int = 100  # damage/Derrida: driven steps from each trial's random initial state to the flip
+    damage_trials: int = 100  # damage/Derrida: trials per run (own initial state, input bits and flipped units)
+    derrida_points: int = 0  # Derrida map: flipped fractions h0 = k/derrida_points, k = 1..derrida_points (0: off)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 <= self.nle <= self.state_dim:
+            raise ConfigError(f"nle={self.nle} must be between 0 (all) and the state dimension {self.state_dim}")
+        for name in ("steps", "ons_interval", "trace_every", "damage_trials"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
+        for name in ("damage_horizon", "damage_after", "derrida_points"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}={getattr(self, name)!r} must be >= 0")
+        for name in ("damage_horizon", "derrida_points"):
+            if getattr(self, name) and self.model == "tanh":
+                raise ConfigError(f"{name}={getattr(self, name)} needs binary outputs: model must be one of: "
+                                  f"binary, lif (not tanh)")
+        if self.derrida_points > self.N:
+            raise ConfigError(f"derrida_points={self.derrida_points} exceeds N={self.N} (at most one point per "
+                              f"number of flipped units)")
+        if not 0.0 <= self.input_rate <= 1.0:
+            raise ConfigError(f"input_rate={self.input_rate} must be a probability in [0, 1]")
+        if self.transient < -1:
+            raise ConfigError(f"transient={self.transient} must be >= 0 (or -1 for the GF convention)")
+        if self.steps - self.effective_transient < self.ons_interval:
+            raise ConfigError(f"steps={self.steps} leaves no re-orthonormalisation after the transient "
+                              f"{self.effective_transient}")
+
+    @property
+    def k(self) -> int:
+        """Exponents computed: ``nle``, or the whole spectrum when ``nle`` is 0."""
+        return self.nle or self.state_dim
+
+    @property
+    def effective_transient(self) -> int:
+        return gf_transient(self.steps) if self.transient == -1 else self.transient
+
 
 FLOSS_HELP = """Flossing: push the first --nle Lyapunov exponents towards --floss-target.
 

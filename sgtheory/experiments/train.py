@@ -20,14 +20,62 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from sgtheory.config import TrainConfig
-from sgtheory.experiments.base import Progress, RunResult, stop_failed
+from sgtheory.config import check_choice, check_positive
+from sgtheory.errors import ConfigError
+from sgtheory.experiments.base import DTYPES, Progress, RunResult, stop_failed
 from sgtheory.experiments.damage import TRAIN_STEP, damage_curve
-from sgtheory.experiments.flossing import FlossingSchedule
-from sgtheory.experiments.network import build_model, draw_batch
+from sgtheory.experiments.flossing import Flosser
+from sgtheory.experiments.network import FLOSS_SCHEDULES, TASKS, FlossingConfig, build_model
 from sgtheory.functional.losses import task_bce
 from sgtheory.models.rnn import RNN
 from sgtheory.optim import Adam, clip_per_realization, finite_per_realization
+from sgtheory.seeding import stream
+from sgtheory.tasks.delayed import delayed_task
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(FlossingConfig):
+    """One training run of an RNN on a delayed task (Engelken & Abbott; flossing spec §2, §6, §7)."""
+
+    task: str = "xor"  # xor: y_t = s_{t-d/2} XOR s_{t-d}; copy: y_t = s_{t-d}
+    delay: int = 10  # the paper's d (steps)
+    batch: int = 16  # sequences per training epoch
+    T: int = 300  # sequence length (steps)
+    epochs: int = 3001  # training epochs (one fresh batch and one Adam step each)
+    lr: float = 1e-3  # Adam learning rate
+    clip: float = 0.03  # per-array gradient-norm clipping threshold
+    record_every: int = 10  # record a row every this many epochs (plus the last epoch)
+    floss: str = "none"  # flossing schedule: none | pre | pre+inter | adaptive (decision D6)
+    floss_pre: int = 500  # Ep: flossing steps before training (pre, pre+inter, adaptive)
+    floss_every: int = 100  # Ef: an inter-flossing phase may start when epoch % floss_every == 0
+    floss_steps: int = 500  # Ei: flossing steps per inter-flossing phase
+    floss_phases: int = 2  # Ni: most inter-flossing phases
+    floss_tol: float = 0.05  # adaptive: floss only while max_i |λ_i - λ*| exceeds this (1/step)
+
+    @property
+    def flosses(self) -> bool:
+        return self.floss != "none"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_choice("task", self.task, TASKS)
+        check_choice("floss", self.floss, FLOSS_SCHEDULES)
+        for name in ("batch", "T", "epochs", "record_every", "floss_every"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
+        for name in ("floss_pre", "floss_steps", "floss_phases"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}={getattr(self, name)!r} must be >= 0")
+        for name in ("lr", "clip"):
+            check_positive(name, getattr(self, name))
+        check_positive("floss_tol", self.floss_tol, strict=False)
+        if self.delay < 1:
+            raise ConfigError(f"delay={self.delay} must be >= 1")
+        if self.task == "xor" and self.delay % 2:
+            raise ConfigError(f"delay={self.delay} is odd; the XOR task needs an even d (operands at t-d/2 and t-d)")
+        if self.delay >= self.T:
+            raise ConfigError(f"delay={self.delay} must be smaller than the sequence length T={self.T}")
+
 
 TRAIN_HELP = """Train tanh, binary or LIF RNNs on the delayed XOR/copy task, optionally with flossing.
 
@@ -46,6 +94,83 @@ TRAIN_HELP = """Train tanh, binary or LIF RNNs on the delayed XOR/copy task, opt
 """  # the CLI help of `sgtheory train`
 
 BeforeEpoch = Callable[[RNN, int], "torch.Tensor | None"]  # returns the (R,) mask of healthy realizations
+
+def draw_batch(configs: Sequence[TrainConfig], epoch: int):
+    """Inputs (T, R, B, 1), targets (T, R, B) and scored mask (T,): each realization its own stream."""
+    cfg = configs[0]
+    dtype = DTYPES[cfg.dtype]
+    draws = [
+        delayed_task(c.task, c.delay, c.T, c.batch, stream(c.seed, "input", epoch), c.input_amplitude, dtype)
+        for c in configs
+    ]
+    inputs = torch.stack([d[0] for d in draws], dim=1)
+    targets = torch.stack([d[1] for d in draws], dim=1).squeeze(-1)
+    return inputs, targets, draws[0][2]
+
+
+class FlossingSchedule:
+    """The ``train --floss`` schedules (decision D6), as a ``before_epoch(model, epoch)`` hook:
+
+    - ``pre``: ``floss_pre`` flossing steps before epoch 1;
+    - ``pre+inter``: plus ``floss_steps`` steps at every epoch that is a multiple of ``floss_every``,
+      for at most ``floss_phases`` phases;
+    - ``adaptive``: as ``pre+inter``, but in an inter-flossing phase a realization takes a step only while
+      max_i |λ_i - λ*| over its flossed exponents exceeds ``floss_tol``; a phase counts for a realization
+      only if it took a step.
+
+    Returns the (R,) mask of realizations whose flossing stayed finite; ``steps_taken`` and ``lambda1``
+    (the latest estimate of λ_1, NaN before any) are recorded with the training rows as
+    ``floss_steps_taken`` and ``floss_lambda1``.
+    """
+
+    def __init__(self, model: RNN, configs: Sequence[TrainConfig]):
+        self.cfg = configs[0]
+        self.flosser = Flosser(model, configs)
+        R = len(configs)
+        self.steps_taken = torch.zeros(R, dtype=torch.long)
+        self.phases = torch.zeros(R, dtype=torch.long)
+        self.lambda1 = torch.full((R,), float("nan"))
+
+    def _phase(self, steps: int, eligible: torch.Tensor, tolerance: float | None = None) -> tuple[torch.Tensor,
+                                                                                                    torch.Tensor]:
+        """Up to ``steps`` flossing steps for the ``eligible`` realizations; with a ``tolerance``, a realization
+        stops once its latest estimate has every flossed exponent within it. Returns (finite, took a step)."""
+        finite = torch.ones_like(eligible)
+        took = torch.zeros_like(eligible)
+        deviation = None
+        if tolerance is not None:
+            with torch.no_grad():
+                deviation = (self.flosser.estimate().exponents - self.cfg.floss_target).abs().amax(dim=-1)
+        for _ in range(steps):
+            active = eligible & finite
+            if deviation is not None:
+                active &= deviation > tolerance
+            if not active.any():
+                break
+            exponents, ok = self.flosser.step(active)
+            finite &= ok
+            took |= active & ok
+            self.steps_taken += (active & ok).long()
+            self.lambda1 = torch.where(active & ok, exponents[:, 0].to(self.lambda1.dtype), self.lambda1)
+            if deviation is not None:
+                new = (exponents - self.cfg.floss_target).abs().amax(dim=-1).to(deviation.dtype)
+                deviation = torch.where(active, new, deviation)
+        return finite, took
+
+    def __call__(self, model: RNN, epoch: int) -> torch.Tensor:
+        cfg = self.cfg
+        everyone = torch.ones_like(self.steps_taken, dtype=torch.bool)
+        if epoch == 1 and cfg.floss_pre > 0:
+            return self._phase(cfg.floss_pre, everyone)[0]
+        if cfg.floss in ("pre+inter", "adaptive") and epoch % cfg.floss_every == 0:
+            eligible = self.phases < cfg.floss_phases
+            if eligible.any():
+                tolerance = cfg.floss_tol if cfg.floss == "adaptive" else None
+                finite, took = self._phase(cfg.floss_steps, eligible, tolerance)
+                self.phases += took.long()
+                return finite
+        return everyone
+
 
 def train(
     configs: Sequence[TrainConfig], progress: Progress | None = None, before_epoch: BeforeEpoch | None = None
