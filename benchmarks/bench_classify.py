@@ -101,10 +101,8 @@ import argparse
 import dataclasses
 import importlib
 import importlib.metadata
-import json
 import math
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -112,6 +110,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from common import Timer, finish_report, machine_info  # noqa: E402  (benchmarks/ is on sys.path)
 from torch import nn
 
 from sgtheory.experiments.classify import ClassifyConfig, build_classifier, loss_terms
@@ -392,19 +391,6 @@ def row(times: list[float], cpu: list[float], networks: int, threads: int) -> di
 # ---------------------------------------------------------------- report, main
 
 
-def machine_info(peers: dict) -> dict:
-    return {
-        "torch": torch.__version__,
-        "snntorch": peers["snntorch"].get("version") or peers["snntorch"]["reason"],
-        "norse": peers["norse"].get("version") or peers["norse"]["reason"],
-        "threads": torch.get_num_threads(),
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "processor": platform.processor(),
-        "python": platform.python_version(),
-    }
-
-
 def print_report(report: dict) -> None:
     c = report["config"]
     print(f"seconds per epoch ({c['minibatches']} minibatches × batch {c['batch']}, T = {c['steps']}, "
@@ -456,7 +442,7 @@ def main(argv: list[str] | None = None) -> dict:
         ap.error(f"--steps must be > {SPIKE_SHIFT} and --warmup >= 0")
     torch.set_num_threads(1)
     reuse_large_allocations()
-    t_start, load_start = time.perf_counter(), os.getloadavg()
+    timer = Timer()
 
     batches = synthetic_batches(args)
     single = make_config(args, SINGLE_SLOPE)
@@ -527,9 +513,9 @@ def main(argv: list[str] | None = None) -> dict:
          "measured": True, "value": speedups["batched8_throughput_vs_single"],
          "met": bool(speedups["batched8_throughput_vs_single"] >= GOAL_BATCHED_THROUGHPUT)},
     ]
-    elapsed = time.perf_counter() - t_start
     report = {
-        "machine": machine_info(peers),
+        "machine": machine_info(snntorch=peers["snntorch"].get("version") or peers["snntorch"]["reason"],
+                                norse=peers["norse"].get("version") or peers["norse"]["reason"]),
         "config": {"minibatches": args.minibatches, "batch": args.batch, "steps": args.steps, "units": args.units,
                    "hidden": args.hidden, "classes": args.classes, "epochs": args.epochs, "warmup": args.warmup,
                    "samples_per_epoch": args.minibatches * args.batch, "lower_bound": args.lower_bound,
@@ -546,18 +532,10 @@ def main(argv: list[str] | None = None) -> dict:
         "results": results,
         "speedups": speedups,
         "goals": goals,
-        "elapsed_s": elapsed,
-        # 1-minute load above ~1 means other processes shared the cores and may have disturbed the timings
-        "loadavg_at_start": load_start,
-        "loadavg_at_end": os.getloadavg(),
         "loadavg_after_each_timed_round": load_per_round,
     }
     print_report(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\n{elapsed:.0f} s, 1-min load average {load_start[0]:.2f} at the start and "
-          f"{report['loadavg_at_end'][0]:.2f} at the end ({os.cpu_count()} cores); wrote {args.out}")
-    return report
+    return finish_report(report, timer, args.out)
 
 
 if __name__ == "__main__":

@@ -62,15 +62,14 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # before numpy (and its BLAS) is loaded
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import math  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from common import Timer, finish_report, machine_info  # noqa: E402  (benchmarks/ is on sys.path)
 
 from sgtheory.functional.lyapunov import flossing_loss, lyapunov_spectrum, orthonormal_system  # noqa: E402
 from sgtheory.functional.neurons import binary_params, rate_step, rate_tangent  # noqa: E402
@@ -345,23 +344,6 @@ def print_report(rows, peaks, floss, goals, steps_note) -> None:
         print(f"  {met:12s} {name}: {value}   ({g['goal']})")
 
 
-def machine_info() -> dict:
-    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
-    return {
-        "torch": torch.__version__,
-        "torch_blas": "mkl" if torch.backends.mkl.is_available() else "other",
-        "numpy": np.__version__,
-        "numpy_blas": f"{blas.get('name', '?')} {blas.get('version', '')}".strip(),
-        "threads": torch.get_num_threads(),
-        "blas_thread_env": {v: os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                                                           "MKL_NUM_THREADS")},
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "processor": platform.processor(),
-        "python": platform.python_version(),
-    }
-
-
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="far fewer steps and repetitions (~20 s)")
@@ -374,7 +356,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.floss_reps is not None:
         mode["floss_reps"] = max(1, args.floss_reps)
 
-    t_start, load_start = time.perf_counter(), os.getloadavg()
+    timer = Timer()
     peak_stats = {name: matmul_peak(dt, mode["peak_reps"]) for name, dt in DTYPES.items()}
     peaks = {name: s["gflops"] for name, s in peak_stats.items()}
     rows = []
@@ -383,7 +365,6 @@ def main(argv: list[str] | None = None) -> dict:
             rows.extend(bench_shape(N, k, mode, peaks))
     floss = bench_floss(mode["floss_reps"])
     goals = verdicts(rows, floss)
-    elapsed = time.perf_counter() - t_start
 
     note = f"{'quick' if args.quick else 'full'} mode, first {mode['warmup']} steps discarded"
     print_report(rows, peaks, floss, goals, note)
@@ -396,16 +377,8 @@ def main(argv: list[str] | None = None) -> dict:
         "lyapunov_step": rows,
         "flossing_step": floss,
         "goals": goals,
-        "elapsed_s": elapsed,
-        # 1-minute load above ~1 means other processes shared the cores and may have disturbed the timings
-        "loadavg_at_start": load_start,
-        "loadavg_at_end": os.getloadavg(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\n{elapsed:.0f} s, 1-min load average {load_start[0]:.2f} at the start and "
-          f"{report['loadavg_at_end'][0]:.2f} at the end ({os.cpu_count()} cores); wrote {args.out}")
-    return report
+    return finish_report(report, timer, args.out)
 
 
 if __name__ == "__main__":

@@ -50,18 +50,16 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # before numpy (and its BLAS) is loaded
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import math  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from common import Timer, finish_report, machine_info  # noqa: E402  (benchmarks/ is on sys.path)
 
-from sgtheory.config import SpikeMatchConfig  # noqa: E402
-from sgtheory.experiments.spike_match import SpikeMatcher, spike_match_run  # noqa: E402
+from sgtheory.experiments.spike_match import SpikeMatchConfig, SpikeMatcher, spike_match_run  # noqa: E402
 from sgtheory.seeding import stream  # noqa: E402
 
 FULL_EPOCHS = 1500
@@ -303,22 +301,6 @@ def bench_method(method: str, seed: int, mode: dict, full: bool) -> dict:
 # ---------------------------------------------------------------- report, main
 
 
-def machine_info() -> dict:
-    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
-    return {
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "numpy_blas": f"{blas.get('name', '?')} {blas.get('version', '')}".strip(),
-        "threads": torch.get_num_threads(),
-        "blas_thread_env": {v: os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                                                           "MKL_NUM_THREADS")},
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "processor": platform.processor(),
-        "python": platform.python_version(),
-    }
-
-
 def print_report(equiv: list[dict], rows: list[dict], goal: dict, note: str) -> None:
     print("equivalence: epoch-0 updates, sgtheory vs plain numpy, same weights, input and target "
           "(stochastic: same uniforms)")
@@ -358,10 +340,9 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(1)
     mode = dict(MODES["quick" if args.quick else "full"])
 
-    t_start, load_start = time.perf_counter(), os.getloadavg()
+    timer = Timer()
     equiv = [equivalence(m, args.seed) for m in args.methods]
     rows = [bench_method(m, args.seed, mode, args.full and m in args.full_methods) for m in args.methods]
-    elapsed = time.perf_counter() - t_start
 
     stoch = next((r for r in rows if r["method"] == "stochastic"), None)
     goal = {"goal": f"full {FULL_EPOCHS}-epoch stochastic spike_match_run in under {GOAL_S:.0f} s",
@@ -388,16 +369,8 @@ def main(argv: list[str] | None = None) -> dict:
         "equivalence_passed": all(e["passed"] for e in deterministic) if deterministic else None,
         "timing": rows,
         "goal": goal,
-        "elapsed_s": elapsed,
-        # 1-minute load above ~1 means other processes shared the cores and may have disturbed the timings
-        "loadavg_at_start": load_start,
-        "loadavg_at_end": os.getloadavg(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\n{elapsed:.0f} s, 1-min load average {load_start[0]:.2f} at the start and "
-          f"{report['loadavg_at_end'][0]:.2f} at the end ({os.cpu_count()} cores); wrote {args.out}")
-    return report
+    return finish_report(report, timer, args.out)
 
 
 if __name__ == "__main__":

@@ -31,11 +31,14 @@ def run_cli(monkeypatch, capsys):
 
 
 @pytest.fixture
-def load_benchmark():
-    """``load_benchmark(name)``: the module ``benchmarks/<name>.py``, imported from its file."""
+def load_benchmark(monkeypatch):
+    """``load_benchmark(name)``: the module ``benchmarks/<name>.py``, imported from its file (with benchmarks/ on
+    sys.path, as when the script runs, for its shared helper ``common``)."""
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+    monkeypatch.syspath_prepend(str(folder))
 
     def load(name: str):
-        path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+        path = folder / f"{name}.py"
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
