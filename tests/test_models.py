@@ -74,7 +74,7 @@ def test_centered_rows(gbar):
 def test_init_weights_centres_rows_only_for_lif():
     for model, centred in [("lif", True), ("tanh", False), ("binary", False)]:
         cfg = TrainConfig(model=model, N=40, T=20, delay=4)
-        J = init_weights(cfg, _gen(0), F64)["J"]
+        J = init_weights(cfg.rnn_init(), _gen(0), F64)["J"]
         row_mean_max = J.mean(dim=1).abs().max().item()
         assert (row_mean_max < 1e-14) == centred, model
 
@@ -82,7 +82,7 @@ def test_init_weights_centres_rows_only_for_lif():
 def test_init_weights_shapes_and_bias_range():
     N = 1000
     cfg = TrainConfig(N=N, T=20, delay=4, bias_mean=-0.3, bias_scale=0.2, readout_offset=0.25)
-    w = init_weights(cfg, _gen(5), F64)
+    w = init_weights(cfg.rnn_init(), _gen(5), F64)
     assert w["J"].shape == (N, N)
     assert w["w_in"].shape == (N, 1) and w["w_out"].shape == (N, 1)
     assert w["b"].shape == (N,) and w["c"].shape == (1,)
@@ -98,7 +98,7 @@ def test_init_weights_shapes_and_bias_range():
 def test_init_weights_input_and_readout_statistics():
     N = 1000
     cfg = TrainConfig(N=N, T=20, delay=4, input_scale=2.0, input_mean=0.5, readout_scale=0.3, readout_mean=-1.0)
-    w = init_weights(cfg, _gen(6), F64)
+    w = init_weights(cfg.rnn_init(), _gen(6), F64)
     se = 5 / math.sqrt(N)
     assert abs(w["w_in"].mean().item() - 0.5) < 2.0 * se
     assert w["w_in"].std().item() == pytest.approx(2.0, rel=5 / math.sqrt(2 * N))

@@ -16,7 +16,7 @@ from sgtheory.errors import ConfigError
 from sgtheory.experiments.base import DTYPES
 from sgtheory.functional.lyapunov import Spectrum, long_term_singular_values, lyapunov_spectrum, orthonormal_system
 from sgtheory.functional.surrogate import SHAPES, Surrogate, make_surrogate
-from sgtheory.models.rnn import RNN, init_weights
+from sgtheory.models.rnn import RNN, RNNInit, init_weights
 from sgtheory.seeding import stream
 
 TASKS = ("xor", "copy")
@@ -85,6 +85,12 @@ class NetworkConfig(RunConfig):
         """Dimension of the dynamical state (tangent space): N, or 2N for the LIF state (v, I)."""
         return 2 * self.N if self.model == "lif" else self.N
 
+    def rnn_init(self) -> RNNInit:
+        """The distributions of the initial parameters (the LIF model centres the rows of J, spec §2.3)."""
+        return RNNInit(self.N, self.gain, self.gbar, self.init, self.model == "lif", self.input_scale,
+                       self.input_mean, self.readout_scale, self.readout_mean, self.bias_mean, self.bias_scale,
+                       self.readout_offset)
+
     def spike_surrogate(self) -> Surrogate:
         """The surrogate of the binary/LIF spike function."""
         return make_surrogate(self.surrogate, self.slope, parse_scale(self.scale))
@@ -123,7 +129,7 @@ def build_model(configs: Sequence[NetworkConfig], batch: int) -> RNN:
     relaxed initial state has ``batch`` columns."""
     cfg = configs[0]
     dtype = DTYPES[cfg.dtype]
-    per_run = [init_weights(c, stream(c.seed, "net"), dtype) for c in configs]
+    per_run = [init_weights(c.rnn_init(), stream(c.seed, "net"), dtype) for c in configs]
     weights = {k: torch.stack([w[k] for w in per_run]) for k in per_run[0]}
     x0 = torch.stack([torch.randn(batch, cfg.state_dim, generator=stream(c.seed, "ic"), dtype=dtype)
                       for c in configs])

@@ -16,6 +16,8 @@ Initialisation (spec §2.4), per realization:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
 
@@ -35,14 +37,31 @@ def init_recurrent(N, gain, gbar, init, center_rows, generator, dtype) -> torch.
     return gain * z / N**0.5 + gbar / N
 
 
-def init_weights(cfg, net_gen: torch.Generator, dtype: torch.dtype) -> dict[str, torch.Tensor]:
-    """Initial parameters of one realization from its network generator (``cfg`` a TrainConfig)."""
-    N, S = cfg.N, 1
-    J = init_recurrent(N, cfg.gain, cfg.gbar, cfg.init, cfg.model == "lif", net_gen, dtype)
-    w_in = cfg.input_scale * torch.randn(N, S, generator=net_gen, dtype=dtype) + cfg.input_mean
-    w_out = cfg.readout_scale * torch.randn(N, 1, generator=net_gen, dtype=dtype) + cfg.readout_mean
-    b = cfg.bias_mean + cfg.bias_scale * torch.rand(N, generator=net_gen, dtype=dtype)
-    c = torch.full((1,), cfg.readout_offset, dtype=dtype)
+class RNNInit(NamedTuple):
+    """The distributions of one realization's initial parameters (see the module docstring)."""
+
+    N: int
+    gain: float
+    gbar: float
+    init: str  # gaussian | orthogonal
+    center_rows: bool  # centre the rows of z (the LIF model)
+    input_scale: float
+    input_mean: float
+    readout_scale: float
+    readout_mean: float
+    bias_mean: float
+    bias_scale: float
+    readout_offset: float
+
+
+def init_weights(p: RNNInit, net_gen: torch.Generator, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """Initial parameters of one realization from its network generator."""
+    N, S = p.N, 1
+    J = init_recurrent(N, p.gain, p.gbar, p.init, p.center_rows, net_gen, dtype)
+    w_in = p.input_scale * torch.randn(N, S, generator=net_gen, dtype=dtype) + p.input_mean
+    w_out = p.readout_scale * torch.randn(N, 1, generator=net_gen, dtype=dtype) + p.readout_mean
+    b = p.bias_mean + p.bias_scale * torch.rand(N, generator=net_gen, dtype=dtype)
+    c = torch.full((1,), p.readout_offset, dtype=dtype)
     return {"J": J, "w_in": w_in, "w_out": w_out, "b": b, "c": c}
 
 
