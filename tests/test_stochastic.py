@@ -9,18 +9,10 @@ import torch
 
 from sgtheory.errors import ConfigError
 from sgtheory.experiments import expand, load_config_file
-from sgtheory.experiments.stochastic import (
-    StochasticNeuronConfig,
-    exact_gradient,
-    expected_output,
-    expected_sg,
-    neuron_curves,
-    neuron_sg_samples,
-    sampled_sg,
-    stochastic_neuron,
-)
+from sgtheory.experiments.stochastic import StochasticNeuronConfig, neuron_curves, neuron_sg_samples, stochastic_neuron
 from sgtheory.figures.theory import theory_figure, theory_report
 from sgtheory.functional.surrogate import P0_EXPONENTIAL, escape_derivative, make_surrogate
+from sgtheory.models.stochastic_net import exact_gradient, expected_output, expected_sg, sampled_sg
 from sgtheory.results import tidy
 from sgtheory.seeding import stream
 
