@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 
 from sgtheory.figures import render
-from sgtheory.figures.flossing import r1_report, r2_report, reconcile_report, tanh_flossing_report
+from sgtheory.figures.flossing_r1 import r1_report, reconcile_report
+from sgtheory.figures.flossing_r2 import r2_report
+from sgtheory.figures.gf_tanh import tanh_flossing_report
 
 
 def floss_table(model="binary", pinned=True, gain=1.0, jacobian=False):
@@ -97,7 +99,7 @@ def test_tanh_report_measures_condition_numbers_and_epochs_to_target(pinned):
 
 
 def test_epochs_to_success_uses_the_trailing_window():
-    from sgtheory.figures.flossing import epochs_to_success
+    from sgtheory.figures.gf_success import epochs_to_success
 
     epochs = np.arange(1, 1002, 10)
     rows = [dict(run_id="a", epoch=e, accuracy=1.0 if e >= 501 else 0.5) for e in epochs]
@@ -125,7 +127,7 @@ def success_table(reach: dict[str, int], delays=(10, 20, 30, 40), seeds=3, epoch
 
 
 def test_gf_success_report_claims_follow_the_reached_delays():
-    from sgtheory.figures.flossing import gf_success_report
+    from sgtheory.figures.gf_success import gf_success_report
 
     good = gf_success_report(success_table({"none": 10, "pre": 20, "pre+inter": 30}))
     assert "| xor | 20 | none | 50.0 (n=3) | 0% | — | 1.00e-06 |" in good
@@ -139,7 +141,7 @@ def test_gf_success_report_claims_follow_the_reached_delays():
 
 
 def test_r2_claims_use_the_first_delay_the_baseline_fails():
-    from sgtheory.figures.flossing import r2_delay, with_conditions
+    from sgtheory.figures.flossing_r2 import r2_delay, with_conditions
 
     table = with_conditions(success_table({"none": 20, "pre": 40}))
     assert r2_delay(table) == 30
@@ -160,7 +162,7 @@ def test_flossing_figures_render(tmp_path, figure, table):
 
 
 def test_r2_conditions_name_the_varying_schedule_settings(tmp_path):
-    from sgtheory.figures.flossing import with_conditions
+    from sgtheory.figures.flossing_r2 import with_conditions
 
     first = train_table(lift=False).assign(nle=75)
     second = train_table(lift=True).assign(nle=16)
@@ -192,7 +194,7 @@ def test_lif_r1_report_compares_mode_time_constants_with_the_membrane(pinned):
 
 
 def test_condition_numbers_beyond_float64_resolution_are_capped():
-    from sgtheory.figures.flossing import RESOLVED, condition_numbers
+    from sgtheory.figures.gf_tanh import RESOLVED, condition_numbers
 
     base = dict(run_id="r", nle=2, gain=1.0, seed=0, phase="jacobian_after", step=100)
     table = pd.DataFrame([base | dict(index=1, value=-1.0), base | dict(index=2, value=-25.0),

@@ -10,7 +10,17 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from sgtheory.errors import ResultsError
-from sgtheory.figures import flossing, model_selection, robustness, sigmoid, spike_match, theory
+from sgtheory.figures import (
+    flossing_r1,
+    flossing_r2,
+    gf_success,
+    gf_tanh,
+    model_selection,
+    robustness,
+    sigmoid,
+    spike_match,
+    theory,
+)
 from sgtheory.figures.report import table_record, write_provenance, write_report, write_section
 from sgtheory.figures.style import RC, save
 from sgtheory.figures.training import training_curves, training_report
@@ -31,11 +41,11 @@ class Figure:
 
 FIGURES: dict[str, Figure] = {  # THE registry of figures, read by `sgtheory plot` and the report
     "training-curves": Figure(training_curves, training_report, ("train",)),
-    "r1": Figure(flossing.r1_figure, flossing.r1_report, ("floss",)),
-    "r2": Figure(flossing.r2_figure, flossing.r2_report, ("train",)),
-    "reconcile": Figure(flossing.reconcile_figure, flossing.reconcile_report, ("lyap",)),
-    "tanh-flossing": Figure(flossing.tanh_flossing_figure, flossing.tanh_flossing_report, ("floss",)),
-    "gf-success": Figure(flossing.gf_success_figure, flossing.gf_success_report, ("train",)),
+    "r1": Figure(flossing_r1.r1_figure, flossing_r1.r1_report, ("floss",)),
+    "r2": Figure(flossing_r2.r2_figure, flossing_r2.r2_report, ("train",)),
+    "reconcile": Figure(flossing_r1.reconcile_figure, flossing_r1.reconcile_report, ("lyap",)),
+    "tanh-flossing": Figure(gf_tanh.tanh_flossing_figure, gf_tanh.tanh_flossing_report, ("floss",)),
+    "gf-success": Figure(gf_success.gf_success_figure, gf_success.gf_success_report, ("train",)),
     "model-selection": Figure(model_selection.model_selection_figure, model_selection.model_selection_report,
                               ("train", "floss")),
     "sigmoid-bias": Figure(sigmoid.sigmoid_bias_figure, sigmoid.sigmoid_bias_report, ("sigmoid-bias",)),
