@@ -9,15 +9,11 @@ import pandas as pd
 import pytest
 
 from sgtheory.figures import FIGURES, render
-from sgtheory.figures.robustness import (
-    activity_report,
-    best_of,
-    condition_name,
-    critical_activity,
-    scale_report,
-    sg_vs_true_report,
-    shape_robustness_report,
-)
+from sgtheory.figures.robustness import best_of
+from sgtheory.figures.robustness_activity import activity_report, critical_activity
+from sgtheory.figures.robustness_scale import condition_name, scale_report
+from sgtheory.figures.robustness_sg_vs_true import sg_vs_true_report
+from sgtheory.figures.robustness_shapes import shape_robustness_report
 
 BASE = dict(experiment="classify", task="randman", classes=10, surrogate="fast_sigmoid", slope=10.0,
             scale="normalized", lr=0.05, layers=1, hidden=8, recurrent=False, recurrent_grad=True, diff_reset=False,
