@@ -67,7 +67,7 @@ def _longer(reached: int | None, other: int | None) -> bool:
 def gf_success_figure(table: pd.DataFrame):
     """Success rate (top) and epochs to success (bottom) vs delay, one column per task."""
     tasks = sorted(table["task"].unique(), key=lambda t: (t != "copy", t))
-    fig, axes = new_figure(3.2 * len(tasks), 4.2, ncols=len(tasks), nrows=2)
+    fig, axes = new_figure(3.2 * len(tasks), 4.2 if len(tasks) > 1 else 4.8, ncols=len(tasks), nrows=2)
     per_run = per_run_success(table)
     stats = success_stats(per_run)
     for column, task in enumerate(tasks):
@@ -93,9 +93,11 @@ def gf_success_figure(table: pd.DataFrame):
     if model == "LIF RNN":
         first = table.iloc[0]
         model += f" (τ_mem {first['tau_mem']:g} ms, τ_syn {first['tau_syn']:g} ms, slope {first['slope']:g})"
-    fig.suptitle(f"{model}, N = {table['N'].iloc[0]}, gain {table['gain'].iloc[0]:g}, k = {table['nle'].iloc[0]}, "
-                 f"T = {table['T'].iloc[0]}, {table['epochs'].iloc[0]} epochs, {table['seed'].nunique()} realizations\n"
-                 f"success: final accuracy ≥ {SUCCESS:g} %; C, D: median over successful runs (dots: runs)", fontsize=8)
+    settings = (f"N = {table['N'].iloc[0]}, gain {table['gain'].iloc[0]:g}, k = {table['nle'].iloc[0]}, "
+                f"T = {table['T'].iloc[0]}, {table['epochs'].iloc[0]} epochs, {table['seed'].nunique()} realizations")
+    criteria = f"success: final accuracy ≥ {SUCCESS:g} %; C, D: median over successful runs (dots: runs)"
+    parts = [f"{model}, {settings}", criteria] if len(tasks) > 1 else [model, settings, *criteria.split("; ")]
+    fig.suptitle("\n".join(parts), fontsize=8 if len(tasks) > 1 else 7)
     return fig
 
 
