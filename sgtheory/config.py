@@ -48,6 +48,16 @@ def check_positive(name: str, value: float, strict: bool = True) -> None:
         raise ConfigError(f"{name}={value!r} must be a {'positive' if strict else 'non-negative'} finite number")
 
 
+def check_counts(config, positive: tuple[str, ...] = (), non_negative: tuple[str, ...] = ()) -> None:
+    """ConfigError unless the integer fields ``positive`` of ``config`` are > 0 and ``non_negative`` ones >= 0."""
+    for name in positive:
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"{name}={getattr(config, name)!r} must be a positive integer")
+    for name in non_negative:
+        if getattr(config, name) < 0:
+            raise ConfigError(f"{name}={getattr(config, name)!r} must be >= 0")
+
+
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
     """What every run config has: a seed, its fields as a dict and the two hashes of the result rows."""

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sgtheory.config import RunConfig, check_choice, check_positive, parse_scale, stable_hash
+from sgtheory.config import RunConfig, check_choice, check_counts, check_positive, parse_scale, stable_hash
 from sgtheory.errors import ConfigError
 from sgtheory.experiments.base import DTYPES, Progress, RunResult, stop_failed
 from sgtheory.functional.lif import LIFZenkeVogelsLayer
@@ -105,8 +105,7 @@ class ClassifyConfig(RunConfig):
                 raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
         if self.classes < 2:
             raise ConfigError(f"classes={self.classes} must be >= 2")
-        if self.raster_samples < 0:
-            raise ConfigError(f"raster_samples={self.raster_samples} must be >= 0")
+        check_counts(self, non_negative=("raster_samples",))
         for name in ("alpha", "lr", "adam_eps", "tau_mem", "tau_syn", "tau_readout", "dt", "threshold",
                      "weight_scale"):
             check_positive(name, getattr(self, name))

@@ -27,7 +27,7 @@ import math
 
 import torch
 
-from sgtheory.config import check_choice, check_positive
+from sgtheory.config import check_choice, check_counts, check_positive
 from sgtheory.errors import ConfigError
 from sgtheory.experiments.base import DTYPES, RunResult
 from sgtheory.experiments.network import MODELS, TASKS, NetworkConfig, build_model
@@ -80,9 +80,7 @@ class ConservativeConfig(NetworkConfig):
             raise ConfigError(f"points={self.points} must be >= 8")
         if self.landscape_points < 0 or self.landscape_points == 1:
             raise ConfigError(f"landscape_points={self.landscape_points} must be 0 (none) or >= 2")
-        for name in ("batch", "T", "delay"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
+        check_counts(self, positive=("batch", "T", "delay"))
         if self.delay >= self.T:
             raise ConfigError(f"delay={self.delay} must be smaller than the sequence length T={self.T}")
         if self.task == "xor" and self.delay % 2:

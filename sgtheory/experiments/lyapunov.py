@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import torch
 
+from sgtheory.config import check_counts
 from sgtheory.errors import ConfigError
 from sgtheory.experiments.base import RunResult, stop_failed
 from sgtheory.experiments.damage import damage_curve, damage_draws, network_damage
@@ -47,8 +48,7 @@ class FlossConfig(FlossingConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.epochs < 0:
-            raise ConfigError(f"epochs={self.epochs} must be >= 0")
+        check_counts(self, non_negative=("epochs",))
         if not 0 <= self.spectrum_nle <= self.state_dim:
             raise ConfigError(f"spectrum_nle={self.spectrum_nle} must be between 0 (all) and the state dimension "
                               f"{self.state_dim}")
@@ -83,12 +83,8 @@ class LyapConfig(NetworkConfig):
         super().__post_init__()
         if not 0 <= self.nle <= self.state_dim:
             raise ConfigError(f"nle={self.nle} must be between 0 (all) and the state dimension {self.state_dim}")
-        for name in ("steps", "ons_interval", "trace_every", "damage_trials"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
-        for name in ("damage_horizon", "damage_after", "derrida_points"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name}={getattr(self, name)!r} must be >= 0")
+        check_counts(self, positive=("steps", "ons_interval", "trace_every", "damage_trials"))
+        check_counts(self, non_negative=("damage_horizon", "damage_after", "derrida_points"))
         for name in ("damage_horizon", "derrida_points"):
             if getattr(self, name) and self.model == "tanh":
                 raise ConfigError(f"{name}={getattr(self, name)} needs binary outputs: model must be one of: "

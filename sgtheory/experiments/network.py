@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import torch
 
-from sgtheory.config import RunConfig, check_choice, check_positive, parse_scale
+from sgtheory.config import RunConfig, check_choice, check_counts, check_positive, parse_scale
 from sgtheory.errors import ConfigError
 from sgtheory.experiments.base import DTYPES
 from sgtheory.functional.lyapunov import Spectrum, long_term_singular_values, lyapunov_spectrum, orthonormal_system
@@ -71,10 +71,8 @@ class NetworkConfig(RunConfig):
         except ValueError as err:
             raise ConfigError(str(err)) from None
         object.__setattr__(self, "scale", str(resolved))  # so equal surrogates get equal run ids
-        if self.N <= 0:
-            raise ConfigError(f"N={self.N!r} must be a positive integer")
-        if self.relax_steps < 0:
-            raise ConfigError(f"relax_steps={self.relax_steps!r} must be >= 0")
+        check_counts(self, positive=("N",))
+        check_counts(self, non_negative=("relax_steps",))
         for name in ("tau_mem", "tau_syn", "dt"):
             check_positive(name, getattr(self, name))
         for name in ("input_scale", "readout_scale", "bias_scale", "gain"):

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from sgtheory.config import RunConfig, check_choice, check_positive
+from sgtheory.config import RunConfig, check_choice, check_counts, check_positive
 from sgtheory.errors import ConfigError
 from sgtheory.experiments.base import RunResult
 from sgtheory.seeding import stream_seed
@@ -77,8 +77,7 @@ class RandmanConfig(RunConfig):
                      "raster_examples", "steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
-        if self.manifold_seed < 0:
-            raise ConfigError(f"manifold_seed={self.manifold_seed} must be >= 0")
+        check_counts(self, non_negative=("manifold_seed",))
         for name in ("overlay_alpha", "raster_alpha"):
             check_positive(name, getattr(self, name))
         if self.raster_examples > self.raster_samples:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from sgtheory.config import check_choice, check_positive
+from sgtheory.config import check_choice, check_counts, check_positive
 from sgtheory.errors import ConfigError
 from sgtheory.experiments.base import DTYPES, Progress, RunResult, stop_failed
 from sgtheory.experiments.damage import TRAIN_STEP, damage_curve
@@ -60,12 +60,8 @@ class TrainConfig(FlossingConfig):
         super().__post_init__()
         check_choice("task", self.task, TASKS)
         check_choice("floss", self.floss, FLOSS_SCHEDULES)
-        for name in ("batch", "T", "epochs", "record_every", "floss_every"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
-        for name in ("floss_pre", "floss_steps", "floss_phases"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name}={getattr(self, name)!r} must be >= 0")
+        check_counts(self, positive=("batch", "T", "epochs", "record_every", "floss_every"))
+        check_counts(self, non_negative=("floss_pre", "floss_steps", "floss_phases"))
         for name in ("lr", "clip"):
             check_positive(name, getattr(self, name))
         check_positive("floss_tol", self.floss_tol, strict=False)
