@@ -10,10 +10,10 @@ import torch
 
 from sgtheory.errors import ConfigError, TargetError
 from sgtheory.experiments.spike_match import (
-    Filters,
     SpikeMatchConfig,
     SpikeMatcher,
     bin_variability,
+    build_filters,
     hidden_update,
     init_sigma,
     spike_match_run,
@@ -40,7 +40,7 @@ def test_fast_hidden_update_equals_the_direct_double_sum():
         for t in range(T):
             for s in range(t + 1):
                 direct += eps[t - s] * np.outer(trace[s], psi[s, b] * error[t, b])
-    filters = Filters.build(SpikeMatchConfig(), T)
+    filters = build_filters(SpikeMatchConfig(), T)
     eps_matrix = torch.tensor(np.tril(eps[np.subtract.outer(np.arange(T), np.arange(T)).clip(0)]))
     assert torch.allclose(filters.eps, torch.tensor(np.tril(filters.eps.numpy())))  # causal
     fast = hidden_update(torch.tensor(trace), torch.tensor(psi), torch.tensor(error), eps_matrix)
@@ -49,7 +49,7 @@ def test_fast_hidden_update_equals_the_direct_double_sum():
 
 def test_filter_matrices_equal_the_step_by_step_recursions():
     cfg, T = SpikeMatchConfig(), 50
-    f = Filters.build(cfg, T)
+    f = build_filters(cfg, T)
     spikes = torch.tensor((rng(1).random((T, 7)) < 0.2).astype(float))
     lam_m, lam_s = math.exp(-0.1), math.exp(-0.2)
     I, x, Is, xs = np.zeros(7), np.zeros(7), [], []
@@ -97,7 +97,7 @@ def test_stochastic_spikes_are_the_same_with_and_without_gradients():
 
 
 def test_van_rossum_distance_properties():
-    eps = Filters.build(SpikeMatchConfig(), 100).eps
+    eps = build_filters(SpikeMatchConfig(), 100).eps
     a = torch.zeros(100, 1, dtype=torch.float64)
     a[20] = 1
     assert van_rossum_distance(a, a, eps).item() == 0

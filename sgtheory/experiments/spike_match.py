@@ -39,16 +39,14 @@ import torch
 from sgtheory.config import RunConfig, check_choice, check_positive, parse_scale
 from sgtheory.errors import ConfigError, TargetError
 from sgtheory.experiments.base import DTYPES, RunResult
-from sgtheory.functional.lif import Fire, lif_gygax_zenke_layer
-from sgtheory.functional.losses import filter_in_time, van_rossum_distance
+from sgtheory.functional.losses import filter_in_time
 from sgtheory.functional.surrogate import (
     SHAPES,
     Surrogate,
     escape_derivative,
-    escape_spike_given,
     make_surrogate,
-    spike,
 )
+from sgtheory.models.spike_match_net import Filters, Pass, SpikeMatchNet
 from sgtheory.optim import Adam
 from sgtheory.seeding import stream
 from sgtheory.tasks.spike_match import default_target, frozen_poisson, read_target
@@ -154,37 +152,6 @@ SPIKE_MATCH_HELP = """Spike-train matching: a 200 → 200 → N LIF network lear
 """  # the CLI help of `sgtheory spike-match`
 
 
-def toeplitz(kernel: torch.Tensor) -> torch.Tensor:
-    """Lower-triangular (T, T) matrix M[t, s] = kernel[t − s] (t ≥ s), so (M @ q)[t] = Σ_{s≤t} kernel[t−s] q[s]."""
-    T = kernel.shape[0]
-    index = torch.arange(T)
-    lag = index[:, None] - index[None, :]
-    return torch.where(lag >= 0, kernel[lag.clamp(min=0)], torch.zeros((), dtype=kernel.dtype))
-
-
-@dataclasses.dataclass(frozen=True)
-class Filters:
-    """Filter matrices (T, T) of one configuration: LIF trace x̂, synaptic current I and the ε kernel."""
-
-    trace: torch.Tensor
-    current: torch.Tensor
-    eps: torch.Tensor
-    lam_m: float
-
-    @classmethod
-    def build(cls, cfg: SpikeMatchConfig, T: int) -> Filters:
-        dtype = DTYPES[cfg.dtype]
-        lam_m, lam_s = math.exp(-cfg.dt / cfg.tau_mem), math.exp(-cfg.dt / cfg.tau_syn)
-        steps = torch.arange(T, dtype=dtype)
-        current = torch.where(steps >= 1, lam_s ** (steps - 1), torch.zeros((), dtype=dtype))  # I after a spike
-        trace = torch.zeros(T, dtype=dtype)  # x̂[k+1] = λ_m x̂[k] + (1 − λ_m) I[k]
-        for k in range(T - 1):
-            trace[k + 1] = lam_m * trace[k] + (1 - lam_m) * current[k]
-        t_k = torch.linspace(0.0, T * cfg.dt / 1000, T, dtype=dtype)  # seconds, spacing T·dt/(T−1) (spec §4.4)
-        eps = cfg.eps0 * (torch.exp(-t_k / (cfg.tau_mem / 1000)) - torch.exp(-t_k / (cfg.tau_syn / 1000)))
-        return cls(toeplitz(trace), toeplitz(current), toeplitz(eps), lam_m)
-
-
 def hidden_update(input_trace: torch.Tensor, psi: torch.Tensor, error: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """ΔW0 (N_in, N_h) summed over trials: Σ_s x̂_in[s]ᵀ (ψ[s] ⊙ ẽ[s]) with ẽ[s] = Σ_{t≥s} ε[t−s] e[t] (O(T N²)).
 
@@ -199,80 +166,27 @@ def init_sigma(cfg: SpikeMatchConfig, fan_in: int) -> float:
     return cfg.sigma_u / math.sqrt(fan_in * cfg.input_rate * eps_hat)
 
 
-def firing(cfg: SpikeMatchConfig, stochastic: bool, beta: float, shape, generator: torch.Generator,
-           grad: bool) -> Fire:
-    """The spike function of a layer with ``shape`` = (T, B, N): deterministic step or escape noise σ(β x).
-
-    Escape noise draws all uniforms r of the layer at once; σ(β(U − θ)) > r is U > θ + logit(r)/β, one
-    comparison per step. With ``grad`` the surrogate carries gradients (stochastic: ψ = f′; deterministic:
-    the configured surrogate).
-    """
-    dtype = DTYPES[cfg.dtype]
-    uniform = torch.rand(shape, generator=generator, dtype=dtype) if stochastic else None
-    if grad:
-        surrogate = cfg.spike_surrogate()
-
-        def fire_grad(U, t):
-            x = U - cfg.threshold
-            S = escape_spike_given(x, uniform[t], "sigmoid", beta) if stochastic else spike(x, surrogate)
-            return S.detach() > 0, S
-
-        return fire_grad
-    cut = cfg.threshold + torch.logit(uniform) / beta if stochastic else torch.full(shape[1:], cfg.threshold,
-                                                                                   dtype=dtype)
-
-    def fire(U, t):
-        fired = U > (cut[t] if stochastic else cut)
-        return fired, fired
-
-    return fire
+def build_filters(cfg: SpikeMatchConfig, T: int) -> Filters:
+    """The layer filters of a run's configuration for T steps."""
+    return Filters.build(T, cfg.dt, cfg.tau_mem, cfg.tau_syn, cfg.eps0, DTYPES[cfg.dtype])
 
 
-@dataclasses.dataclass
-class Pass:
-    """One forward pass over a batch of trials: hidden/output membranes and spikes (T, B, N)."""
-
-    U_h: torch.Tensor
-    S_h: torch.Tensor
-    U_o: torch.Tensor
-    S_o: torch.Tensor
-
-
-class SpikeMatcher:
-    """Task, network and learning of one run."""
+class SpikeMatcher(SpikeMatchNet):
+    """One run's network built from its config (the target read or generated, the frozen input and the weights
+    drawn from the run's seed), with the learning rule and the measures of the configured method."""
 
     def __init__(self, cfg: SpikeMatchConfig):
         self.cfg = cfg
         dtype = DTYPES[cfg.dtype]
         target = read_target(cfg.target_image) if cfg.target_image else default_target()
-        self.target = torch.tensor(target.T, dtype=dtype)  # (T, N_out)
-        self.T, self.n_output = self.target.shape
-        self.filters = Filters.build(cfg, self.T)
-        self.inputs = frozen_poisson(cfg.n_input, self.T, cfg.input_rate, cfg.dt / 1000, stream(cfg.seed, "input"),
-                                     dtype)
-        self.input_trace = filter_in_time(self.filters.trace, self.inputs)  # x̂_in (T, n_input)
-        self.input_drive = filter_in_time(self.filters.current, self.inputs)  # filtered input spikes (T, n_input)
+        target = torch.tensor(target.T, dtype=dtype)  # (T, N_out)
+        T, n_output = target.shape
+        inputs = frozen_poisson(cfg.n_input, T, cfg.input_rate, cfg.dt / 1000, stream(cfg.seed, "input"), dtype)
         gen = stream(cfg.seed, "net")
-        self.W0 = init_sigma(cfg, cfg.n_input) * torch.randn(cfg.n_input, cfg.n_hidden, generator=gen, dtype=dtype)
-        self.W1 = init_sigma(cfg, cfg.n_hidden) * torch.randn(cfg.n_hidden, self.n_output, generator=gen, dtype=dtype)
-
-    def forward(self, trials: int, stochastic: bool, generator: torch.Generator, grad: bool = False) -> Pass:
-        cfg, f = self.cfg, self.filters
-        current_h = (self.input_drive @ self.W0)[:, None, :].expand(-1, trials, -1)  # (T, B, N_h)
-        fire = firing(cfg, stochastic, cfg.beta_hidden, current_h.shape, generator, grad)
-        U_h, S_h = lif_gygax_zenke_layer(current_h, f.lam_m, fire)
-        current_o = filter_in_time(f.current, S_h @ self.W1)
-        U_o, S_o = lif_gygax_zenke_layer(current_o, f.lam_m,
-                             firing(cfg, stochastic, cfg.beta_output, current_o.shape, generator, grad))
-        return Pass(U_h, S_h, U_o, S_o)
-
-    def van_rossum(self, S_o: torch.Tensor) -> torch.Tensor:
-        """Van Rossum distance to the target per trial (B,)."""
-        return van_rossum_distance(self.target[:, None, :].expand_as(S_o), S_o, self.filters.eps)
-
-    def l2(self, S_o: torch.Tensor) -> torch.Tensor:
-        """L2 distance per trial (B,): ½ Σ_t (z − S_o)², mean over output neurons."""
-        return 0.5 * ((self.target[:, None, :] - S_o) ** 2).sum(dim=0).mean(dim=-1)
+        W0 = init_sigma(cfg, cfg.n_input) * torch.randn(cfg.n_input, cfg.n_hidden, generator=gen, dtype=dtype)
+        W1 = init_sigma(cfg, cfg.n_hidden) * torch.randn(cfg.n_hidden, n_output, generator=gen, dtype=dtype)
+        super().__init__(target, inputs, build_filters(cfg, T), W0, W1, cfg.threshold, cfg.beta_hidden,
+                         cfg.beta_output, cfg.spike_surrogate())
 
     def surrogate_hidden(self, run: Pass) -> torch.Tensor:
         """ψ_h (T, B, N_h) of the method (spec §4.4)."""
