@@ -1,8 +1,8 @@
 """THE registry of experiments: name -> :class:`Experiment` (config class, run function, progress unit).
 
-The CLI (commands and their options), the sweep (the run function), the executors (a task's progress length) and
+The CLI (each command, its options and its help), the sweep (the run function and each task's progress length) and
 the config files (which keys are allowed) all read it. Adding an experiment: its module (a Config class and
-``run(configs, progress) -> list[RunResult]``), one line here, a CLI command and a Makefile target.
+``run(configs, progress) -> list[RunResult]``), one line here and a Makefile target.
 """
 
 from __future__ import annotations
