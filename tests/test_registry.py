@@ -45,3 +45,8 @@ def test_a_figure_refuses_tables_of_other_experiments(registered, run_cli, tmp_p
     assert run_cli("toy", "--executor", "inline", "--out", str(out))[0] == 0
     code, _, err = run_cli("plot", "r1", str(out), "--out", str(tmp_path / "r1.png"))
     assert code == 2 and "figure r1 draws tables of floss, not of toy" in err
+
+
+def test_an_unknown_progress_unit_is_refused():
+    with pytest.raises(ValueError, match="progress_unit='step'"):
+        experiments.Experiment(toy_experiment.ToyConfig, toy_experiment.toy_run, "toy", "step")

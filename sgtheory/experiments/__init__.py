@@ -47,6 +47,10 @@ class Experiment:
     help: str  # the CLI help; its first line is the command's one-line purpose in `sgtheory --help`
     progress_unit: str = "task"
 
+    def __post_init__(self) -> None:
+        if self.progress_unit not in PROGRESS_UNITS:
+            raise ValueError(f"progress_unit={self.progress_unit!r}; allowed: {', '.join(PROGRESS_UNITS)}")
+
     def task_length(self, configs: Sequence) -> int:
         """Progress steps of a task of ``configs``."""
         if self.progress_unit == "epoch":

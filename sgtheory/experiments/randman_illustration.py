@@ -169,6 +169,6 @@ def randman_illustration(configs, progress=None) -> list[RunResult]:
     for cfg in configs:
         rows = manifold_rows(cfg) + raster_rows(cfg)
         results.append(RunResult(cfg, _complete(rows, cfg.embed)))
-    if progress is not None and results:  # one tick per group (PROGRESS_UNITS: (None, "run"))
+    if progress is not None and results:  # progress unit "task": one tick when the task is done
         progress(1, {})
     return results

@@ -254,6 +254,6 @@ def stochastic_neuron(configs, progress=None) -> list[RunResult]:
         more, summary = network_rows(cfg)
         summary = {"single_neuron_max_error": max_error, **summary}
         results.append(RunResult(cfg, _complete(rows + more, summary)))
-    if progress is not None and results:  # one tick per group (PROGRESS_UNITS: (None, "run"))
+    if progress is not None and results:  # progress unit "task": one tick when the task is done
         progress(1, {k: results[-1].rows[0][k] for k in ("single_neuron_max_error", "network_relative_gap")})
     return results
