@@ -177,12 +177,27 @@ def test_sigmoid_bias_cli_and_reports(tmp_path, run_cli):
                    "--u2", "-1", "--set", "slope=[2,20]", "--grid-points", "301", "--out", str(land))[0] == 0
     table = pd.concat([pd.read_parquet(scan), pd.read_parquet(land)])
     report = sigmoid_bias_report(table)
-    assert "**fails**" not in report and report.count("**holds**") == 5
+    assert "**fails**" not in report and report.count("**holds**") == 4
     # An SG that never disagrees with the true gradient (β_SG = β) makes the sign-flip claim fail.
     exact = pd.DataFrame(sigmoid.scan_rows(SigmoidBiasConfig(slope=100.0, scan_points=2001))).assign(
-        panel="scan", beta=100.0, slope=100.0, scan_min=-0.2, scan_max=0.2, scan_points=2001)
-    assert "flip the sign of the derivative where the true gradient is positive: **fails**" in \
-        sigmoid_bias_report(exact)
+        panel="scan", beta=100.0, slope=100.0, scan="w", scan_min=-0.2, scan_max=0.2, scan_points=2001)
+    flipped = exact.assign(slope=15.0)
+    assert "SGs can flip the sign of the derivative" in sigmoid_bias_report(flipped)
+    assert "**fails**" in sigmoid_bias_report(flipped).split("SGs find different minima")[0]
+    # minima moved off the spec's values fail; another scan has no check values
+    moved = table.copy()
+    moved.loc[moved["panel"] == "scan", "argmin_integrated_sg"] += 0.01
+    assert "SGs find different minima than the actual gradient" in sigmoid_bias_report(moved)
+    assert sigmoid_bias_report(moved).split("SGs find different minima")[1].split("\n")[0].endswith("**fails**.")
+    assert "not the spec's" in sigmoid_bias_report(flipped.assign(scan_min=-0.1))
+    # an SG arrow off the spec's value, or an order-independent SG landscape, fail
+    off = table.copy()
+    off.loc[(off["panel"] == "landscape") & (off["slope"] == 2.0), "arrow_sg_1"] *= 1.2
+    assert "SGs provide a descent direction" in sigmoid_bias_report(off)
+    assert sigmoid_bias_report(off).split("SGs provide a descent direction")[1].split("\n")[0].endswith("**fails**.")
+    flat = table.copy()
+    flat.loc[flat["panel"] == "landscape", "path_dependence"] = 0.01
+    assert sigmoid_bias_report(flat).rstrip().endswith("**fails**.")
 
 
 def test_not_gradients_report_marks_an_exact_field_as_failing(tmp_path):
@@ -191,6 +206,43 @@ def test_not_gradients_report_marks_an_exact_field_as_failing(tmp_path):
         cfg = ConservativeConfig(slope=slope, points=200, landscape_points=0)
         rows += [r | cfg.to_dict() for r in conservative.sigmoid_loop(cfg)]
     table = pd.DataFrame(rows)
-    assert "non-zero: **holds**; growing with β_SG: **holds**" in not_gradients_report(table)
-    table["loop_integral"] = table["exact_loop_integral"]  # pretend the SG were a gradient
-    assert "non-zero: **fails**" in not_gradients_report(table)
+    report = not_gradients_report(table)
+    assert report.count("**holds**") == 3 and "**fails**" not in report  # 200 points: not the spec's loop sums
+    fake = table.copy()
+    fake["loop_integral"] = fake["exact_loop_integral"]  # pretend the SG were a gradient
+    assert "unlike that of the actual gradient (spec §3.3) (needs" in not_gradients_report(fake)
+    assert not_gradients_report(fake).count("**fails**") == 2  # not non-zero, not growing
+    shrinking = table.copy()
+    shrinking["loop_integral"] = -shrinking["slope"].map({1.0: 3.0, 5.0: 2.0, 20.0: 1.0})
+    assert not_gradients_report(shrinking).count("**fails**") == 1
+    leaky = table.copy()
+    leaky["exact_loop_sum"] = 0.05
+    assert not_gradients_report(leaky).count("**fails**") == 1
+    spec = table.assign(points=1500)  # the spec's loop (only its sums are faked here)
+    spec["loop_sum"] = spec["slope"].map({1.0: -5.52, 5.0: -79.5, 20.0: -163.3})
+    assert "the spec's re-computed values" in not_gradients_report(spec)
+    assert not_gradients_report(spec).count("**fails**") == 0
+    spec["loop_sum"] *= 1.05
+    assert not_gradients_report(spec).count("**fails**") == 1
+
+
+@pytest.mark.parametrize("name", ["sigmoid-bias", "not-gradients"])
+def test_sigmoid_figures_render_through_the_layout_check(tmp_path, name):
+    from sgtheory.figures import render
+    from sgtheory.results import write_table
+
+    if name == "sigmoid-bias":
+        scan = pd.DataFrame(sigmoid.scan_rows(SigmoidBiasConfig(slope=15.0, scan_points=401)))
+        frame = scan.assign(**{k: v for k, v in SigmoidBiasConfig(slope=15.0, scan_points=401).to_dict().items()
+                               if k not in scan})
+    else:
+        rows = []
+        for slope in (1.0, 5.0):
+            cfg = ConservativeConfig(slope=slope, points=100, landscape_points=30)
+            rows += [r | cfg.to_dict() for r in conservative.sigmoid_loop(cfg)]
+        frame = pd.DataFrame(rows)
+    path = tmp_path / "t.parquet"
+    experiment = "sigmoid-bias" if name == "sigmoid-bias" else "conservative-check"
+    write_table(frame.assign(experiment=experiment, run_id="r0"), path, {})
+    render(name, path, tmp_path / "f.png")
+    assert (tmp_path / "f.png").exists()

@@ -203,3 +203,79 @@ def test_cli_writes_epochs_and_rasters_and_the_report_reads_them(tmp_path, run_c
     assert "| deterministic | 1 |" in report and "fires more in the hidden layer" in report
     code, _, err = run_cli("spike-match", "--target-image", str(tmp_path / "none.png"))
     assert code == 2 and err.count("\n") == 1 and "does not exist" in err
+
+
+def small_table(epochs=3):
+    from sgtheory.results import tidy
+
+    frames = []
+    for method in ("superspike", "stochastic"):
+        cfg = SpikeMatchConfig(method=method, trials=2 if method == "stochastic" else 0, n_input=30, n_hidden=20,
+                               epochs=epochs)
+        frames.append(tidy(cfg, "spike-match", spike_match_run(cfg).rows))
+    return pd.concat(frames, ignore_index=True)
+
+
+def claim_line(report: str, start: str) -> str:
+    return next(line for line in report.splitlines() if line.startswith("- " + start))
+
+
+def test_silent_score_is_half_the_target_spikes_per_neuron_and_claims_flip():
+    from sgtheory.figures.spike_match import SILENT_RATIO, silent_scores
+
+    table = small_table()
+    target = default_target()
+    silent = silent_scores(table)
+    assert silent["l2"] == pytest.approx(0.5 * target.sum() / target.shape[0])
+    assert silent["van_rossum"] > 0
+    short = spike_match_report(table)  # 3 epochs: the distance claims need the paper's 1500
+    assert "**needs the paper profile**" in claim_line(short, "The trained deterministic network's L2")
+    long = table.assign(epochs=1500)
+    epochs = long["kind"] == "epoch"
+    for method, ratio in SILENT_RATIO.items():
+        rows = epochs & (long["method"] == method)
+        long.loc[rows, "l2"] = 0.99 * ratio["l2"] * silent["l2"]
+        long.loc[rows, "van_rossum"] = 0.99 * ratio["van_rossum"] * silent["van_rossum"]
+    report = spike_match_report(long)
+    for name in ("deterministic", "stochastic"):
+        assert claim_line(report, f"The trained {name} network's L2").endswith("**holds**.")
+        assert claim_line(report, f"The trained {name} network's van Rossum").endswith("**holds**.")
+    assert claim_line(report, "The stochastic network ends with higher").endswith("**holds**.")
+    worse = long.copy()
+    worse.loc[epochs & (worse["method"] == "superspike"), ["l2", "van_rossum"]] = [silent["l2"], 1.0]
+    report = spike_match_report(worse)
+    assert claim_line(report, "The trained deterministic network's L2").endswith("**fails**.")
+    assert claim_line(report, "The trained deterministic network's van Rossum").endswith("**fails**.")
+    assert claim_line(report, "The stochastic network ends with higher").endswith("**fails**.")
+
+
+def test_rate_and_variability_claims_flip():
+    table = small_table()
+    epochs = table["kind"] == "epoch"
+    good = table.copy()
+    good.loc[epochs, "rate_output"] = 270.0 * default_target().mean() / 0.274
+    good.loc[epochs & (good["method"] == "stochastic"), ["bin_variability_hidden", "bin_variability_output",
+                                                         "rate_hidden"]] = [0.6, 0.55, 50.0]
+    good.loc[epochs & (good["method"] == "superspike"), "rate_hidden"] = 20.0
+    report = spike_match_report(good)
+    assert claim_line(report, "The deterministic network's output fires").endswith("**holds**.")
+    assert claim_line(report, "The stochastic network keeps").endswith("**holds**.")
+    assert claim_line(report, "The stochastic network fires more").endswith("**holds**.")
+    bad = good.copy()
+    bad.loc[epochs, "rate_output"] = 200.0
+    bad.loc[epochs & (bad["method"] == "stochastic"), ["bin_variability_hidden", "rate_hidden"]] = [0.3, 10.0]
+    report = spike_match_report(bad)
+    assert claim_line(report, "The deterministic network's output fires").endswith("**fails**.")
+    assert claim_line(report, "The stochastic network keeps").endswith("**fails**.")
+    assert claim_line(report, "The stochastic network fires more").endswith("**fails**.")
+
+
+@pytest.mark.parametrize("name", ["spike-match", "spike-match-stats"])
+def test_spike_match_figures_render_through_the_layout_check(tmp_path, name):
+    from sgtheory.figures import render
+    from sgtheory.results import write_table
+
+    path = tmp_path / "sm.parquet"
+    write_table(small_table(), path, {})
+    render(name, path, tmp_path / "f.png")
+    assert (tmp_path / "f.png").exists()
