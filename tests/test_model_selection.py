@@ -69,3 +69,17 @@ def test_report_names_the_closest_reading_per_panel(tmp_path):
     table.to_parquet(path)
     paths = render("model-selection", path, tmp_path / "selection.png")
     assert all(p.exists() and p.stat().st_size > 0 for p in paths)
+
+
+def test_selection_claims_flip_with_the_distance_to_the_paper():
+    near = model_selection_report(pd.concat([train_table(16, exact=True), floss_table(0.0)]))
+    assert "a reading reproduces R1A's λ_1 time course" in near
+    lines = [line for line in near.splitlines() if line.startswith("- a reading")]
+    assert lines[0].endswith("**holds**.") and lines[1].endswith("**holds**.")
+    # the flossed |dL/dh0| (8.5e-5) lies 0.07 decades below the paper's band at 3001 epochs: fails
+    assert lines[2].endswith("**fails**.") and "0.07 decades outside" in lines[2]
+    far = model_selection_report(pd.concat([train_table(16, exact=True), floss_table(0.1)]))
+    far_lines = [line for line in far.splitlines() if line.startswith("- a reading")]
+    assert far_lines[0].endswith("**fails**.") and far_lines[1].endswith("**fails**.")
+    short = pd.concat([train_table(16, exact=True).assign(epochs=301), floss_table(0.0)])
+    assert "**needs the paper profile**" in model_selection_report(short).splitlines()[-1]

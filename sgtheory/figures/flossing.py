@@ -69,3 +69,51 @@ def gradient_average(table: pd.DataFrame) -> pd.DataFrame:
     keys = ["run_id", "condition", "delay", "seed"]
     g = table.groupby(keys)["grad_h0_norm"]
     return pd.DataFrame({"mean": g.mean(), "geomean": g.apply(lambda x: float(np.exp(np.log(x).mean())))}).reset_index()
+
+
+# The scale of the paper's runs (spec §6.1 example call, §8.1-8.2): a run smaller than this can only be judged where
+# its result is conclusive anyway (see :func:`at_scale`).
+PAPER_EPOCHS = 3001  # training epochs E of the example call (spec §6.1) and of Fig. R2A
+PAPER_DELAYS = (10, 14, 18, 22, 26)  # the delay grid of Fig. R2B/D (spec §8.2)
+PAPER_FLOSS_EPOCHS = {1: 150}  # flossing epochs of R1A (k = 1); other k: PAPER_PRE_FLOSS (D9)
+PAPER_PRE_FLOSS = 500  # pre-flossing steps Ep of the example call, assumed for R1B (decision D9)
+PAPER_GRAD_FIRST = {"adaptive": 8.5e-5, "none": 2.2e-9}  # |dL/dh0| at the first recorded epoch, d = 18 (spec §6.3)
+PAPER_FLOSSED_BAND = (1e-4, 1e-2)  # flossed |dL/dh0| averaged over training, every d (spec §8.2, panel D)
+PAPER_UNFLOSSED_GEOMEAN = {18: 7e-11}  # unflossed log-space mean over training of |dL/dh0|, d = 18 (spec §8.2 D)
+PAPER_GRAD_DECADES = 4.5  # flossed |dL/dh0| is 4.5-7.5 decades above the unflossed one at d = 18 (spec §8.2 C)
+PAPER_GRAD_RANGE = (1e-13, 1e-1)  # the |dL/dh0| axis of Fig. R2C (spec §8.2)
+PAPER_SPREAD = PAPER_R1B["before"][0] - PAPER_R1B["before"][-1]  # λ_1 - λ_50 of the paper's unflossed spectrum
+
+
+def floss_epochs_needed(k: int) -> int:
+    """Flossing epochs the paper gave k flossed exponents: 150 for k = 1 (R1A), Ep = 500 otherwise (D9)."""
+    return PAPER_FLOSS_EPOCHS.get(k, PAPER_PRE_FLOSS)
+
+
+def at_scale(ok: bool, short: bool, small_run_passes: bool = False) -> bool | None:
+    """A claim's verdict for a run smaller than the paper's (``short``: fewer epochs, a coarser delay grid). A small
+    run can miss an effect that needs the paper's scale (``small_run_passes`` False: only its failures are
+    inconclusive) or keep a baseline from learning what the paper's run learned (True: only its passes are
+    inconclusive); then the verdict is None, "needs the paper profile"."""
+    if short and ok == small_run_passes:
+        return None
+    return ok
+
+
+def noise_margin(a, b=None, sigmas: float = 2.0) -> float:
+    """``sigmas`` standard errors of the mean of ``a`` (or of the difference of the means of ``a`` and ``b``), from
+    the realizations' sample s.d.; 0 where a sample has one realization (no noise estimate)."""
+    def var(x) -> float:
+        x = np.asarray(x, dtype=float)
+        return float(np.var(x, ddof=1) / len(x)) if len(x) > 1 else 0.0
+
+    return sigmas * float(np.sqrt(var(a) + (0.0 if b is None else var(b))))
+
+
+def binomial_margin(p1: float, n1: int, p2: float, n2: int, sigmas: float = 2.0) -> float:
+    """``sigmas`` binomial standard errors of the difference of two success rates; with both rates 0 or 1 (no
+    spread) the s.e. of the pooled rate with one success or failure added, so the margin is never 0."""
+    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
+    if pooled in (0.0, 1.0):
+        pooled = 1.0 / (n1 + n2 + 1)
+    return sigmas * float(np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2)))

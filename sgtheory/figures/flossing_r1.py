@@ -15,15 +15,34 @@ import pandas as pd
 from sgtheory.figures.flossing import (
     PAPER_R1A,
     PAPER_R1B,
+    PAPER_SPREAD,
     PINNED,
     R1B_INDICES,
     R1B_SLOPE,
     _floss_curves,
     _is_binary,
     _thin_and_mean,
+    at_scale,
+    floss_epochs_needed,
     mean_by,
+    noise_margin,
 )
-from sgtheory.figures.style import DARK2, REFERENCE_GREY, new_figure, panel_letter, verdict
+from sgtheory.figures.style import (
+    BLUE,
+    DARK_GREY,
+    LIGHT_GREY,
+    PALETTE,
+    REFERENCE_GREY,
+    claim,
+    new_figure,
+    ordered_colours,
+    panel_letter,
+    paper_markers,
+)
+
+BEFORE = PALETTE["before flossing"]
+OUTSIDE = {"frameon": False, "fontsize": 6, "loc": "upper left", "bbox_to_anchor": (1.0, 1.0)}
+LAST_INDEX = 50  # the exponents R1B plots (spec §8.1: i = 1..50)
 
 
 def _panel_b_slope(table: pd.DataFrame) -> float:
@@ -38,82 +57,111 @@ def _damage(table: pd.DataFrame) -> pd.DataFrame:
 
 def r1_figure(table: pd.DataFrame):
     damage = _damage(table)
-    fig, axes = new_figure(9.0 if len(damage) else 6.8, 2.4, ncols=3 if len(damage) else 2)
+    fig, axes = new_figure(10.4 if len(damage) else 7.6, 2.5, ncols=3 if len(damage) else 2)
     a, b = axes[:2]
     binary = _is_binary(table)
     curves = _floss_curves(table)
     last_epoch = 150 if curves["epoch"].max() >= 150 else curves["epoch"].max()
-    for colour, (slope, group) in zip(DARK2, curves.groupby("slope"), strict=False):
+    slope_colours = ordered_colours(curves["slope"].unique())
+    for slope, group in curves.groupby("slope"):
         wide = group[group["epoch"] <= last_epoch].pivot_table(index="epoch", columns="seed", values="value")
-        _thin_and_mean(a, wide, colour, f"slope {slope:g}")
-        if binary and slope in PAPER_R1A:
+        _thin_and_mean(a, wide, slope_colours[slope], f"slope {slope:g}")
+    if binary:
+        for n, slope in enumerate(s for s in sorted(slope_colours) if s in PAPER_R1A):
             paper = pd.Series(PAPER_R1A[slope])
-            a.plot(paper.index, paper.to_numpy(), "s", color=colour, mfc="white", ms=4, label=f"paper, slope {slope:g}")
+            paper_markers(a, paper.index, paper.to_numpy(), label="paper (means)" if n == 0 else None)
     a.axhline(0, ls=":", color=REFERENCE_GREY, lw=1)
-    a.set(xlabel="flossing epoch", ylabel=r"surrogate $\lambda_1$ (1/step)")
-    a.legend(frameon=False, fontsize=6)
+    a.set(xlabel="flossing epoch", ylabel=r"surrogate $\lambda_1$ (1/step), k = 1")
+    a.legend(**OUTSIDE)
 
     slope_b = _panel_b_slope(table)
-    spectra = table[(table["slope"] == slope_b) & (table["phase"].isin(["before", "after"]))]
+    spectra = table[(table["slope"] == slope_b) & (table["phase"].isin(["before", "after"]))
+                    & (table["index"] <= LAST_INDEX)]
     before = spectra[spectra["phase"] == "before"]
     for _, group in before.groupby("nle"):
         wide = group.pivot_table(index="index", columns="seed", values="value")
-        b.plot(wide.index, wide.to_numpy(), color="#b2b2b2", lw=0.5, alpha=0.4)
-    b.plot([], [], color="#b2b2b2", lw=2, label="before flossing")
+        b.plot(wide.index, wide.to_numpy(), color=BEFORE, lw=0.5, alpha=0.5)
+    b.plot(*mean_by(before, "index"), color=BEFORE, lw=2, label="before flossing")
     after = spectra[spectra["phase"] == "after"]
-    for colour, (k, group) in zip(DARK2, after.groupby("nle"), strict=False):
+    k_colours = ordered_colours(after["nle"].unique())
+    for k, group in after.groupby("nle"):
         wide = group.pivot_table(index="index", columns="seed", values="value")
-        _thin_and_mean(b, wide, colour, f"k = {k}")
+        _thin_and_mean(b, wide, k_colours[k], f"after, k = {k}")
+    values = list(spectra["value"])
     if binary:
-        for colour, k in zip(DARK2, (1, 16, 32), strict=False):
-            if k in set(after["nle"]):
-                b.plot(R1B_INDICES, PAPER_R1B[k], "s", color=colour, mfc="white", ms=3)
-        b.plot(R1B_INDICES, PAPER_R1B["before"], "s", color="#8c8c8c", mfc="white", ms=3, label="paper (squares)")
+        shown = [k for k in (1, 16, 32) if k in k_colours]
+        for k in shown:
+            paper_markers(b, R1B_INDICES, PAPER_R1B[k], label=None)
+            values += list(PAPER_R1B[k])
+        paper_markers(b, R1B_INDICES, PAPER_R1B["before"], label="paper (means)")
+        values += list(PAPER_R1B["before"])
     b.axhline(0, ls=":", color=REFERENCE_GREY, lw=1)
-    b.set(xlabel="exponent index i", ylabel=r"surrogate $\lambda_i$ (1/step)", xlim=(-3, 50))
-    if binary:
-        b.set_ylim(-1.2, 0.2)
-    b.legend(frameon=False, fontsize=6, loc="lower left")
+    low, high = min(values), max(max(values), 0.0)
+    pad = 0.06 * (high - low)
+    b.set(xlabel="exponent index i", ylabel=rf"surrogate $\lambda_i$ (1/step), slope {slope_b:g}", xlim=(-1, 51),
+          ylim=(low - pad, high + pad))
+    b.legend(**OUTSIDE)
     model = ", ".join(sorted(table["model"].unique()))
     fig.suptitle(f"{model} RNN, N = {table['N'].iloc[0]}, gain {table['gain'].iloc[0]:.3g}, "
-                 f"{table['seed'].nunique()} realizations; B{', C' if len(damage) else ''}: slope {slope_b:g}",
-                 fontsize=8)
+                 f"{table['seed'].nunique()} realizations, {int(curves['epoch'].max())} flossing epochs", fontsize=8)
     if len(damage):
         c = axes[2]
         damage = damage[damage["slope"] == slope_b]
-        c.plot(*mean_by(damage[damage["epoch"] == 0], "step"), color="#b2b2b2", lw=2, label="before flossing")
-        for colour, (k, group) in zip(DARK2, damage.groupby("nle"), strict=False):
-            c.plot(*mean_by(group[group["epoch"] == group["epoch"].max()], "step"), color=colour, lw=1.5,
-                   label=f"after, k = {k}")
-        c.set(xlabel="steps after one flipped unit", ylabel="damage (Hamming distance, units)", ylim=(0, None))
-        c.legend(frameon=False, fontsize=6)
+        c.plot(*mean_by(damage[damage["epoch"] == 0], "step"), color=BEFORE, lw=2, label="before flossing")
+        for k, group in damage.groupby("nle"):
+            c.plot(*mean_by(group[group["epoch"] == group["epoch"].max()], "step"), color=k_colours.get(k, "k"),
+                   lw=1.5, label=f"after, k = {k}")
+        c.set(xlabel="steps after one flipped unit", ylabel="damage (Hamming distance)", title=f"slope {slope_b:g}",
+              ylim=(0, None))
+        c.legend(**OUTSIDE)
         panel_letter(c, "C")
     panel_letter(a, "A")
     panel_letter(b, "B")
     return fig
 
 
+def _per_seed_spectra(table: pd.DataFrame):
+    """λ_i per (k, seed, index) after flossing and per (k, seed, index) before, for panel B's slope."""
+    slope_b = _panel_b_slope(table)
+    spectra = table[(table["slope"] == slope_b) & table["phase"].isin(["before", "after"])]
+    after = spectra[spectra["phase"] == "after"].groupby(["nle", "seed", "index"])["value"].mean()
+    before = spectra[spectra["phase"] == "before"].groupby(["nle", "seed", "index"])["value"].mean()
+    return after, before
+
+
 def mode_time_constants(table: pd.DataFrame, after: pd.Series, before: pd.Series):
     """Markdown lines and claims: time constants τ_i = -Δt/λ_i of the tangent modes of the LIF network before and
     after flossing k exponents, against τ_mem and τ_syn (the talk: flossing creates tangent modes slower than the
-    single-neuron time constants; a mode with λ_i ≥ 0 does not decay, τ_i = ∞)."""
+    single-neuron time constants; a mode with λ_i ≥ 0 does not decay, τ_i = ∞). ``after``/``before``: λ_i per
+    (k, seed, index)."""
     dt, tau_mem, tau_syn = (float(table[c].iloc[0]) for c in ("dt", "tau_mem", "tau_syn"))
 
     def tau(lam: float) -> str:
         return "∞" if lam >= 0 else f"{-dt / lam:.1f}"
 
-    ks = sorted(after.index.get_level_values(0).unique())
+    mean_after = after.groupby(level=["nle", "index"]).mean()
+    mean_before = before.groupby(level=["nle", "index"]).mean()
+    ks = sorted(mean_after.index.get_level_values(0).unique())
     lines = ["", f"Time constants τ_i = -Δt/λ_i (ms) of the tangent modes, τ_mem = {tau_mem:g} ms, τ_syn = {tau_syn:g} "
              "ms (means of λ_i over realizations):", "", "| k | τ_1 before | τ_k before | τ_1 after | τ_k after | "
              "τ_(k+1) after |", "|---|---|---|---|---|---|"]
     claims = []
+    epochs = int(table.loc[table["phase"] == "after", "epoch"].max())
     for k in ks:
-        lam_k = after[(k, k)]
-        nxt = tau(after[(k, k + 1)]) if (k, k + 1) in after.index else "—"
-        lines.append(f"| {k} | {tau(before[1])} | {tau(before[k])} | {tau(after[(k, 1)])} | {tau(lam_k)} | {nxt} |")
-        claims.append((f"k = {k}: flossing creates {k} tangent mode{'s' if k > 1 else ''} slower than the membrane "
-                       f"(τ_k = {tau(lam_k)} ms > τ_mem = {tau_mem:g} ms) — the talk's claim",
-                       lam_k >= 0 or -dt / lam_k > tau_mem))
+        lam_k = mean_after[(k, k)]
+        nxt = tau(mean_after[(k, k + 1)]) if (k, k + 1) in mean_after.index else "—"
+        lines.append(f"| {k} | {tau(mean_before[(k, 1)])} | {tau(mean_before[(k, k)])} | {tau(mean_after[(k, 1)])} | "
+                     f"{tau(lam_k)} | {nxt} |")
+        rise = (after.xs((k, k), level=["nle", "index"]) - before.xs((k, k), level=["nle", "index"])).dropna()
+        margin = noise_margin(rise)
+        ok = (lam_k >= 0 or -dt / lam_k > tau_mem) and rise.mean() > margin
+        short = epochs < floss_epochs_needed(k)
+        claims.append(claim(
+            f"k = {k}: flossing creates {k} tangent mode{'s' if k > 1 else ''} slower than the membrane — the talk's "
+            "claim", f"τ_k after > τ_mem = {tau_mem:g} ms and λ_k raised by more than {margin:.3f}/step",
+            "τ_mem (the model, spec §2.3); 2 s.e. over realizations of the rise of λ_k (seed noise)"
+            + (f"; {epochs} flossing epochs < {floss_epochs_needed(k)} (D9)" if short and not ok else ""),
+            f"τ_k {tau(mean_before[(k, k)])} → {tau(lam_k)} ms, rise {rise.mean():+.3f}/step", at_scale(ok, short)))
     return lines, claims
 
 
@@ -149,6 +197,19 @@ def _r1_means(table: pd.DataFrame):
     return lam1, after, before
 
 
+def pinned_tolerance(before: pd.Series, binary: bool) -> tuple[float, str]:
+    """The tolerance of "near the target" and where it comes from: the spec's ±0.05/step for the binary network
+    (spec §8.1); for other models the same fraction of the unflossed spectrum's spread λ_1 - λ_50 as 0.05 is of the
+    paper's (0.63/step), so a model with a narrow spectrum is not judged on a tolerance as wide as its spectrum."""
+    if binary:
+        return PINNED, f"±{PINNED}/step, spec §8.1 (\"within about ±0.05\")"
+    last = min(LAST_INDEX, int(before.index.max()))
+    spread = float(before[1] - before[last])
+    tol = PINNED * spread / PAPER_SPREAD
+    return tol, (f"±{tol:.4f}/step: spec §8.1's ±{PINNED} scaled by our unflossed spread λ_1 - λ_{last} = "
+                 f"{spread:.3f} over the paper's {PAPER_SPREAD:.3f}")
+
+
 def r1_report(table: pd.DataFrame) -> str:
     lam1, after, before = _r1_means(table)
     binary = _is_binary(table)
@@ -175,37 +236,81 @@ def r1_report(table: pd.DataFrame) -> str:
             row.append(f"{after[(k, i)]:+.3f}" + ("" if paper is None else f" ({paper[R1B_INDICES.index(i)]:+.3f})"))
         lines.append(f"| {i} | " + " | ".join(row) + " |")
 
+    curves = _floss_curves(table)
+    per_seed = curves.groupby(["slope", "seed", "epoch"])["value"].mean()
+    floss_end = int(curves["epoch"].max())
+    tol, tol_source = pinned_tolerance(before, binary)
     claims = []
     if len(slopes) >= 2:
-        start = {s: lam1[(s, 0)] for s in slopes}
-        claims.append((f"the sharper surrogate (slope {slopes[-1]:g}) starts more negative than slope {slopes[0]:g}",
-                       start[slopes[-1]] < start[slopes[0]]))
-    end = lam1.index.get_level_values(1).max()
-    end = min(end, 150)
-    claims.append((f"every slope reaches λ_1 ≈ 0 (|mean| ≤ {PINNED}) by flossing epoch {end}",
-                   all(abs(lam1[(s, end)]) <= PINNED for s in slopes)))
+        soft, sharp = slopes[0], slopes[-1]
+        s0, s1 = per_seed.xs((soft, 0), level=["slope", "epoch"]), per_seed.xs((sharp, 0), level=["slope", "epoch"])
+        margin = noise_margin(s1, s0)
+        diff = s1.mean() - s0.mean()
+        paper = (f" (paper: {PAPER_R1A[sharp][0]:+.3f} vs {PAPER_R1A[soft][0]:+.3f})"
+                 if binary and {soft, sharp} <= set(PAPER_R1A) else "")
+        claims.append(claim(f"the sharper surrogate (slope {sharp:g}) starts more negative than slope {soft:g}{paper}",
+                            f"λ_1(slope {sharp:g}) - λ_1(slope {soft:g}) < -{margin:.3f}/step",
+                            "2 s.e. of the difference over realizations (seed noise)", f"{diff:+.3f}/step",
+                            bool(diff < -margin)))
+    end = min(floss_end, floss_epochs_needed(1))
+    short = floss_end < floss_epochs_needed(1)
+    for slope in slopes:
+        start, last = per_seed.xs((slope, 0), level=["slope", "epoch"]), per_seed.xs((slope, end),
+                                                                                   level=["slope", "epoch"])
+        moved = (start.abs() - last.abs()).dropna()
+        margin = noise_margin(moved)
+        ok = abs(last.mean()) <= tol and moved.mean() > margin
+        claims.append(claim(
+            f"slope {slope:g}: flossing k = 1 drives λ_1 to 0 by flossing epoch {end}",
+            f"|mean λ_1| ≤ {tol:.3g} and |λ_1| reduced by more than {margin:.3f}/step",
+            f"{tol_source}; 2 s.e. over realizations of the reduction (seed noise)"
+            + (f"; {floss_end} flossing epochs < the paper's {floss_epochs_needed(1)}" if short and not ok else ""),
+            f"{start.mean():+.3f} → {last.mean():+.3f}", at_scale(ok, short)))
+    after_seed, before_seed = _per_seed_spectra(table)
+    after_end = int(table.loc[table["phase"] == "after", "epoch"].max())
     for k in ks:
-        pinned = all(abs(after[(k, i)]) <= PINNED for i in range(1, k + 1))
-        drop = (k, k + 1) in after.index and after[(k, k + 1)] < after[(k, k)] - PINNED
-        text = (f"k = {k}: exactly the first {k} exponents within ±{PINNED} of 0, then a drop (> {PINNED}) at "
-                f"i = {k + 1}")
+        short = after_end < floss_epochs_needed(k)
+        pinned = all(abs(after[(k, i)]) <= tol for i in range(1, k + 1))
+        drop = (k, k + 1) in after.index and after[(k, k + 1)] < after[(k, k)] - tol
+        text = f"k = {k}: exactly the first {k} exponents near 0, then a drop at i = {k + 1}"
         if binary and k in PAPER_R1B:
             paper_pinned = all(abs(v) <= PINNED for i, v in zip(R1B_INDICES, PAPER_R1B[k], strict=True) if i <= k)
             text += f" (the paper's digitized values by the same test: {'pass' if paper_pinned else 'fail'})"
-        claims.append((text, pinned and drop))
-        if k + 5 in before.index:
-            claims.append((f"k = {k}: the tail (i = {k + 5}..) lies below the unflossed spectrum",
-                           bool((after.loc[k][after.loc[k].index >= k + 5] < before[before.index >= k + 5]).mean()
-                                >= 0.5)))
+        worst = max(abs(after[(k, i)]) for i in range(1, k + 1))
+        step = after[(k, k)] - after[(k, k + 1)] if (k, k + 1) in after.index else np.nan
+        ok = bool(pinned and drop)
+        claims.append(claim(text, f"max_(i≤{k}) |λ_i| ≤ {tol:.3g} and λ_{k} - λ_{k + 1} > {tol:.3g}",
+                            tol_source + (f"; {after_end} flossing epochs < {floss_epochs_needed(k)} (D9)"
+                                          if short and not ok else ""),
+                            f"max {worst:.3f}, drop {step:.3f}", at_scale(ok, short)))
+        last = min(LAST_INDEX, int(before.index.max()))
+        if k + 5 <= last:
+            tail = [i for i in range(k + 5, last + 1)]
+            a_k = after_seed.xs(k, level="nle")
+            b_k = before_seed.xs(k, level="nle") if k in before_seed.index.get_level_values(0) else None
+            if b_k is None:
+                continue
+            gap = (a_k[a_k.index.get_level_values("index").isin(tail)]
+                   - b_k[b_k.index.get_level_values("index").isin(tail)]).groupby(level="seed").mean().dropna()
+            margin = noise_margin(gap)
+            paper_gap = (np.mean([a - b for i, a, b in zip(R1B_INDICES, PAPER_R1B[k], PAPER_R1B["before"],
+                                                             strict=True) if i >= k + 5])
+                         if binary and k in PAPER_R1B else None)
+            ok = bool(gap.mean() < -margin)
+            claims.append(claim(
+                f"k = {k}: the tail (i = {k + 5}..{last}) lies below the unflossed spectrum"
+                + ("" if paper_gap is None else f" (paper: {paper_gap:+.3f}/step on average)"),
+                f"mean λ_i after - before < -{margin:.3f}/step",
+                "2 s.e. over realizations of the mean gap (seed noise)"
+                + (f"; {after_end} flossing epochs < {floss_epochs_needed(k)} (D9)" if short and not ok else ""),
+                f"{gap.mean():+.3f}/step", at_scale(ok, short)))
     if set(table["model"]) == {"lif"}:
-        mode_lines, mode_claims = mode_time_constants(table, after, before)
+        mode_lines, mode_claims = mode_time_constants(table, after_seed, before_seed)
         lines += mode_lines
         claims += mode_claims
     lines += damage_report(table)
-    lines += [""] + [f"- {text}: {verdict(ok)}" for text, ok in claims]
+    lines += [""] + claims
     return "\n".join(lines)
-
-
 
 
 def _reconcile_means(table: pd.DataFrame) -> pd.DataFrame:
@@ -237,18 +342,50 @@ def _variant_rows(wide: pd.DataFrame, spec: dict) -> pd.DataFrame:
 
 
 def reconcile_figure(table: pd.DataFrame):
-    fig, (ax,) = new_figure(3.6, 3.0)
+    fig, (ax,) = new_figure(5.4, 3.0)
     wide = _reconcile_means(table)
-    ax.scatter(wide[0.5], wide[1.0], s=10, color="#b2b2b2", lw=0, label="variant")
-    for spec, colour, label in ((LITERAL, DARK2[1], "literal reconstruction (gain 1)"),
-                                (CHOSEN, DARK2[0], "chosen: gain √2")):
+    ax.scatter(wide[0.5], wide[1.0], s=10, color=LIGHT_GREY, lw=0, label="variant")
+    for spec, colour, label in ((LITERAL, DARK_GREY, "literal reconstruction\n(gain 1)"),
+                                (CHOSEN, BLUE, "chosen: gain √2")):
         rows = _variant_rows(wide, spec)
         ax.scatter(rows[0.5], rows[1.0], s=25, color=colour, label=label, zorder=3)
-    ax.plot(PAPER_R1A[0.5][0], PAPER_R1A[1.0][0], "*", color="black", ms=10, label="paper (R1A, epoch 0)")
+    paper_markers(ax, [PAPER_R1A[0.5][0]], [PAPER_R1A[1.0][0]], label="paper (R1A, epoch 0)", ms=7)
     ax.set(xlabel=r"$\lambda_1$ at slope 0.5 (1/step)", ylabel=r"$\lambda_1$ at slope 1.0 (1/step)")
-    ax.legend(frameon=False, fontsize=6)
+    ax.legend(**OUTSIDE)
     fig.suptitle("Surrogate λ_1 of the unflossed binary RNN across model variants", fontsize=8)
     return fig
+
+
+def reconcile_claims(table: pd.DataFrame) -> list[str]:
+    """The paper's epoch-0 exponents against the literal reconstruction of the spec (gain 1: not chosen by matching
+    them, so it can fail): each slope's λ_1 and their difference within the spec's ±0.05/step plus seed noise."""
+    exps = table[(table["quantity"] == "exponent") & (table["index"] == 1)]
+    frame = exps
+    mask = np.ones(len(frame), dtype=bool)
+    for key, value in LITERAL.items():
+        if key in frame:
+            mask &= (np.isclose(frame[key], value, rtol=1e-6) if isinstance(value, float) else frame[key] == value)
+    literal = frame[mask].groupby(["slope", "seed"])["value"].mean()
+    if not {0.5, 1.0} <= set(literal.index.get_level_values("slope")):
+        return []
+    lines = []
+    for slope in (0.5, 1.0):
+        ours = literal.xs(slope, level="slope")
+        margin = PINNED + noise_margin(ours)
+        dev = ours.mean() - PAPER_R1A[slope][0]
+        lines.append(claim(f"the literal reconstruction (gain 1) has the paper's λ_1 at slope {slope:g} "
+                           f"({PAPER_R1A[slope][0]:+.3f})", f"|ours - paper| ≤ {margin:.3f}/step",
+                           f"spec §8.1's ±{PINNED}/step plus 2 s.e. over realizations", f"{ours.mean():+.3f}",
+                           bool(abs(dev) <= margin)))
+    diff = literal.xs(1.0, level="slope") - literal.xs(0.5, level="slope")
+    diff = diff.dropna()
+    paper = PAPER_R1A[1.0][0] - PAPER_R1A[0.5][0]
+    margin = PINNED + noise_margin(diff)
+    lines.append(claim("the literal reconstruction has the paper's difference between the slopes "
+                       f"(λ_1(1.0) - λ_1(0.5) = {paper:+.3f})", f"|ours - paper| ≤ {margin:.3f}/step",
+                       f"spec §8.1's ±{PINNED}/step plus 2 s.e. over realizations", f"{diff.mean():+.3f}",
+                       bool(abs(diff.mean() - paper) <= margin)))
+    return lines
 
 
 def reconcile_report(table: pd.DataFrame) -> str:
@@ -263,7 +400,9 @@ def reconcile_report(table: pd.DataFrame) -> str:
         cells = name if isinstance(name, tuple) else (name,)
         lines.append("| " + " | ".join(f"{c:g}" if isinstance(c, float) else str(c) for c in cells)
                      + f" | {row[0.5]:+.3f} | {row[1.0]:+.3f} | {row['rms']:.3f} |")
-    return "\n".join(lines + ["", RECONCILIATION_CHOICE])
+    claims = reconcile_claims(table)
+    return "\n".join(lines + ["", RECONCILIATION_CHOICE] + ([""] + claims if claims else [])
+                     + ["", "The chosen variant was picked for its distance to these values, so it carries no claim."])
 
 
 RECONCILIATION_CHOICE = (

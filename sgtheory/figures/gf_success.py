@@ -9,14 +9,20 @@ import pandas as pd
 
 from sgtheory.figures.flossing import (
     MAJORITY,
+    PAPER_DELAYS,
+    PAPER_EPOCHS,
     SUCCESS,
+    at_scale,
+    binomial_margin,
     gradient_average,
+    noise_margin,
 )
-from sgtheory.figures.style import TAB10_BLUE, TAB10_ORANGE, new_figure, panel_letter, verdict
+from sgtheory.figures.flossing_r2 import SCHEDULE_NAMES, never_worse_claim
+from sgtheory.figures.style import PALETTE, claim, new_figure, panel_letter
 from sgtheory.figures.training import FINAL_WINDOW, final_accuracy
 
 GF_CONDITIONS = ("none", "pre", "pre+inter")
-GF_COLOURS = {"none": TAB10_BLUE, "pre": TAB10_ORANGE, "pre+inter": "#2ca02c"}
+GF_COLOURS = {f: PALETTE[SCHEDULE_NAMES[f]] for f in GF_CONDITIONS}
 
 
 def epochs_to_success(table: pd.DataFrame, window: int = FINAL_WINDOW) -> pd.DataFrame:
@@ -77,7 +83,7 @@ def gf_success_figure(table: pd.DataFrame):
             colour = GF_COLOURS[floss]
             s = stats.xs((task, floss), level=("task", "floss"))
             rate_ax.plot(s.index, 100 * s["success"], marker + "-", color=colour, ms=size, lw=1.2,
-                         label="no flossing" if floss == "none" else f"{floss} flossing")
+                         label=SCHEDULE_NAMES[floss])
             runs = per_run[(per_run["task"] == task) & (per_run["floss"] == floss)]
             speed_ax.scatter(runs["delay"], runs["epochs_to_success"], s=8, color=colour, alpha=0.4, lw=0)
             speed_ax.plot(s.index, s["epochs_to_success"], marker + "-", color=colour, ms=size, lw=1.2)
@@ -88,7 +94,9 @@ def gf_success_figure(table: pd.DataFrame):
                      xticks=delays)
         panel_letter(rate_ax, "AB"[column])
         panel_letter(speed_ax, "CD"[column])
-    axes[0].legend(frameon=False, fontsize=6, loc="lower left")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels) if len(tasks) > 1 else 1, frameon=False,
+               fontsize=7)
     model = {"tanh": "tanh RNN", "binary": "binary RNN", "lif": "LIF RNN"}[table["model"].iloc[0]]
     if model == "LIF RNN":
         first = table.iloc[0]
@@ -114,37 +122,68 @@ def gf_success_report(table: pd.DataFrame) -> str:
         speed = "—" if np.isnan(row["epochs_to_success"]) else f"{row['epochs_to_success']:.0f}"
         lines.append(f"| {task} | {delay} | {floss} | {row['accuracy']:.1f} (n={int(row['runs'])}) | "
                      f"{row['success']:.0%} | {speed} | {row['grad_h0']:.2e} |")
+    per_run = per_run_success(table)
+    epochs = int(table["epochs"].max())
     claims = []
     present = set(stats.index.get_level_values("floss"))
     for task in sorted(stats.index.get_level_values("task").unique()):
         if "none" not in present:
             break
         delays = sorted(stats.loc[task].index.get_level_values("delay").unique())
+        short = epochs < PAPER_EPOCHS or len(delays) < len(PAPER_DELAYS)
+        scale = (f"; {epochs} epochs, {len(delays)} delays < the paper's {PAPER_EPOCHS} epochs, "
+                 f"{len(PAPER_DELAYS)} delays")
+        runs = per_run[per_run["task"] == task]
         reach = {f: reached_delay(stats, task, f) for f in GF_CONDITIONS if f in present}
         text = ", ".join(f"{f}: {'—' if d is None else d}" for f, d in reach.items())
         for floss in [f for f in ("pre", "pre+inter") if f in present]:
-            diff = [stats.loc[(task, d, floss), "accuracy"] - stats.loc[(task, d, "none"), "accuracy"] for d in delays]
-            claims.append((f"{task}: {floss} flossing ≥ no flossing at every delay (within 2 points; ours: worst "
-                           f"{min(diff):+.1f})", min(diff) >= -2))
+            claims.append(never_worse_claim(f"{task}: {floss} flossing", runs, floss, "none",
+                                            epochs < PAPER_EPOCHS, column="floss"))
         if "pre" in present:
-            rate = [(stats.loc[(task, d, "pre"), "success"], stats.loc[(task, d, "none"), "success"]) for d in delays]
-            raised = all(p >= n for p, n in rate) and any(p > n for p, n in rate)
-            claims.append((f"{task}: flossing before training raises the success rate on long delays (pre ≥ none at "
-                           "every delay, > at one at least)", raised))
+            gaps = []
+            for d in delays:
+                pre, none = stats.loc[(task, d, "pre")], stats.loc[(task, d, "none")]
+                margin = binomial_margin(pre["success"], int(pre["runs"]), none["success"], int(none["runs"]))
+                gaps.append((d, pre["success"] - none["success"], margin))
+            raised = [d for d, gap, margin in gaps if gap > margin]
+            lowered = [d for d, gap, margin in gaps if gap < -margin]
+            ok = bool(raised) and not lowered
+            best = max(gaps, key=lambda g: g[1] - g[2])
+            claims.append(claim(f"{task}: flossing before training raises the success rate",
+                                "pre - none > 2 binomial s.e. at one delay at least, and < -2 s.e. at none",
+                                "the binomial s.e. of the difference of two success rates" + (scale if short and not ok
+                                                                                             else ""),
+                                f"best d = {best[0]}: {best[1]:+.0%} (margin {best[2]:.0%})"
+                                + (f"; lower at d = {', '.join(map(str, lowered))}" if lowered else ""),
+                                at_scale(ok, short)))
             both = [d for d in delays if stats.loc[(task, d, "pre"), "success"] > 0
                     and stats.loc[(task, d, "none"), "success"] > 0]
             if both:
                 d = max(both)
-                pre, none = stats.loc[(task, d, "pre"), "epochs_to_success"], stats.loc[(task, d, "none"),
-                                                                                         "epochs_to_success"]
-                claims.append((f"{task}: flossing before training speeds convergence (median epochs to success at "
-                               f"d = {d}, the longest delay at which both succeed at all: pre {pre:.0f} ≤ none "
-                               f"{none:.0f})", pre <= none))
+                a = runs[(runs["delay"] == d) & (runs["floss"] == "pre")]["epochs_to_success"].dropna()
+                b = runs[(runs["delay"] == d) & (runs["floss"] == "none")]["epochs_to_success"].dropna()
+                every = float(np.median(np.diff(np.sort(table["epoch"].unique()))))
+                margin = max(every, noise_margin(a, b))
+                pre, none = a.median(), b.median()
+                ok = bool(none - pre > margin)
+                claims.append(claim(
+                    f"{task}: flossing before training speeds convergence (median epochs to success at d = {d}, the "
+                    "longest delay at which both succeed at all)", f"none - pre > {margin:.0f} epochs",
+                    "the larger of the recording interval and 2 s.e. of the difference over successful runs"
+                    + (scale if short and not ok else ""), f"pre {pre:.0f}, none {none:.0f}", at_scale(ok, short)))
         if "pre+inter" in present:
-            claims.append((f"{task}: pre+inter reaches a longer delay than none (longest delay reached: {text})",
-                           _longer(reach["pre+inter"], reach["none"])))
+            ok = _longer(reach["pre+inter"], reach["none"])
+            claims.append(claim(f"{task}: pre- and inter-flossing reaches a longer delay than none",
+                                f"a longer delay with ≥ {MAJORITY:.0%} successful runs",
+                                "our definition of a reached delay (majority of runs at D11's threshold)"
+                                + (scale if short and not ok else ""), f"longest delay reached: {text}",
+                                at_scale(ok, short)))
             if "pre" in present:
-                claims.append((f"{task}: flossing during training extends the bridgeable delay further (pre+inter "
-                               "reaches a longer delay than pre)", _longer(reach["pre+inter"], reach["pre"])))
-    lines += [""] + [f"- {text}: {verdict(ok)}" for text, ok in claims]
+                ok = _longer(reach["pre+inter"], reach["pre"])
+                claims.append(claim(f"{task}: flossing during training extends the bridgeable delay further "
+                                    "(pre- and inter-flossing reaches a longer delay than pre-flossing)",
+                                    f"a longer delay with ≥ {MAJORITY:.0%} successful runs",
+                                    "our definition of a reached delay" + (scale if short and not ok else ""),
+                                    f"longest delay reached: {text}", at_scale(ok, short)))
+    lines += [""] + [c for c in claims if c]
     return "\n".join(lines)

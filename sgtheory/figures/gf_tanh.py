@@ -12,12 +12,16 @@ from sgtheory.figures.flossing import (
     PINNED,
     _floss_curves,
     _thin_and_mean,
+    at_scale,
+    floss_epochs_needed,
     mean_by,
+    noise_margin,
 )
-from sgtheory.figures.style import DARK2, REFERENCE_GREY, new_figure, panel_letter, verdict
+from sgtheory.figures.style import PALETTE, REFERENCE_GREY, claim, new_figure, ordered_colours, panel_letter
 
 CONDITION_HORIZON = 100  # steps of the long-term Jacobian in the condition-number claims
-KAPPA_GROWTH = 1.0  # log10: κ_k may grow at most 10× over the horizon after flossing (issue's threshold)
+KAPPA_GROWTH = 1.0  # log10: κ_k stays O(1) after flossing (spec §8.3), read as at most 10× its value at t = 0
+OUTSIDE = {"frameon": False, "fontsize": 6, "loc": "upper left", "bbox_to_anchor": (1.0, 1.0)}
 RUNNING = 10  # flossing epochs of the running mean that decides when the flossed exponents reached the target
 
 
@@ -55,13 +59,15 @@ def epochs_to_target(table: pd.DataFrame) -> pd.Series:
 
 
 def tanh_flossing_figure(table: pd.DataFrame):
-    fig, (a, b, c) = new_figure(7.2, 2.4, ncols=3)
+    fig, (a, b, c) = new_figure(10.0, 2.6, ncols=3)
     curves = _floss_curves(table)
-    for colour, (gain, group) in zip(DARK2, curves.groupby("gain"), strict=False):
-        _thin_and_mean(a, group.pivot_table(index="epoch", columns="seed", values="value"), colour, f"gain {gain:g}")
+    gains = ordered_colours(curves["gain"].unique())
+    for gain, group in curves.groupby("gain"):
+        _thin_and_mean(a, group.pivot_table(index="epoch", columns="seed", values="value"), gains[gain],
+                       f"gain {gain:g}")
     a.axhline(0, ls=":", color=REFERENCE_GREY, lw=1)
     a.set(xlabel="flossing epoch", ylabel=r"$\lambda_1$ (1/step), k = 1")
-    a.legend(frameon=False, fontsize=6)
+    a.legend(**OUTSIDE)
 
     jac = _jacobian(table)
     gain = min(jac["gain"].unique(), key=lambda g: abs(g - 1.0))
@@ -69,28 +75,30 @@ def tanh_flossing_figure(table: pd.DataFrame):
     horizon = min(CONDITION_HORIZON, int(jac["step"].max()))
     at_horizon = jac[(jac["step"] == horizon) & (jac["log10_kappa"] < RESOLVED)]
     ks = sorted(jac["nle"].unique())
+    k_colours = ordered_colours(ks)
     for _, group in at_horizon[at_horizon["phase"] == "before"].groupby("nle"):
-        b.plot(*mean_by(group, "index"), color="#b2b2b2", lw=1.5)
-    b.plot([], [], color="#b2b2b2", lw=1.5, label="before flossing")
-    for colour, k in zip(DARK2, ks, strict=False):
+        b.plot(*mean_by(group, "index"), color=PALETTE["before flossing"], lw=1.5)
+    b.plot([], [], color=PALETTE["before flossing"], lw=1.5, label="before flossing")
+    for k in ks:
         b.plot(*mean_by(at_horizon[(at_horizon["phase"] == "after") & (at_horizon["nle"] == k)], "index"),
-               color=colour, lw=1.5, label=f"after flossing k = {k}")
+               "o-" if k == 1 else "-", ms=3, color=k_colours[k], lw=1.5, label=f"after flossing k = {k}")
     b.set(xlabel="singular value index i", ylabel=rf"$\log_{{10}} \sigma_i$ of $D_t\cdots D_1$, t = {horizon}",
-          xlim=(0, 50))
-    b.legend(frameon=False, fontsize=6)
+          xlim=(0, 50), title=f"measured σ_i (σ_i < 10^-{RESOLVED:g} σ_1 cut)", )
+    b.legend(**OUTSIDE)
 
     kappa = condition_numbers(table)
     kappa = kappa[(kappa["gain"] == gain) & (kappa["step"] <= CONDITION_HORIZON)]
-    for colour, k in zip(DARK2, ks, strict=False):
+    for k in ks:
         if k == 1:
             continue
         for phase, style in (("before", ":"), ("after", "-")):
             c.plot(*mean_by(kappa[(kappa["nle"] == k) & (kappa["phase"] == phase)], "step", "log10_kappa"),
-                   style, color=colour, lw=1.5, label=f"k = {k}, {phase}")
+                   style, color=k_colours[k], lw=1.5, label=f"k = {k}, {phase}")
     c.axhline(KAPPA_GROWTH, ls="--", color=REFERENCE_GREY, lw=0.8)
     c.axhline(RESOLVED, ls=":", color=REFERENCE_GREY, lw=0.8)
-    c.set(xlabel="time t (steps)", ylabel=r"$\log_{10} \kappa_k(t)$, $\kappa_k = \sigma_1/\sigma_k$")
-    c.legend(frameon=False, fontsize=6)
+    c.set(xlabel="time t (steps)", ylabel=r"$\log_{10} \kappa_k(t)$, $\kappa_k = \sigma_1/\sigma_k$",
+          title="measured; dashed: 10×, dotted: float64 limit")
+    c.legend(**OUTSIDE)
     fig.suptitle(f"tanh RNN, N = {table['N'].iloc[0]}: gradient flossing; B, C: measured long-term Jacobian "
                  f"(gain {gain:g}, mean over {table['seed'].nunique()} realizations)", fontsize=8)
     for ax, letter in zip((a, b, c), "ABC", strict=True):
@@ -122,6 +130,10 @@ def tanh_flossing_report(table: pd.DataFrame) -> str:
               f"'at least {RESOLVED:g}'):", "",
               "| k | gain | max dev. before | after | epochs to target | max log10 κ_k before | after |",
               "|---|---|---|---|---|---|---|"]
+    per_seed = spectra.assign(dev=(spectra["value"] - spectra["floss_target"]).abs()).groupby(
+        ["nle", "gain", "phase", "seed"])["dev"].max()
+    kappa_seed = kappa.groupby(["nle", "gain", "phase", "seed"])["log10_kappa"].max()
+    after_end = int(table.loc[table["phase"] == "after", "epoch"].max())
     claims = []
     for (k, gain), row in worst.iterrows():
         got = needed[(needed["nle"] == k) & (needed["gain"] == gain)]["epochs"]
@@ -130,11 +142,24 @@ def tanh_flossing_report(table: pd.DataFrame) -> str:
         kb, ka = growth.loc[(k, gain), "before"], growth.loc[(k, gain), "after"]
         lines.append(f"| {k} | {gain:g} | {row['before']:.3f} | {row['after']:.3f} | {reached} | "
                      f"{'—' if k == 1 else f'{kb:.2f}'} | {'—' if k == 1 else f'{ka:.2f}'} |")
-        claims.append((f"gain {gain:g}, k = {k}: the flossed exponents reach the target before the after-spectrum "
-                       f"(max |λ_i - λ*| ≤ {PINNED}; ours {row['after']:.3f})", row["after"] <= PINNED))
+        short = after_end < floss_epochs_needed(k)
+        scale = f"; {after_end} flossing epochs < {floss_epochs_needed(k)} (R1A / D9)"
+        drop = (per_seed.loc[(k, gain, "before")] - per_seed.loc[(k, gain, "after")]).dropna()
+        margin = noise_margin(drop)
+        ok = bool(row["after"] <= PINNED and drop.mean() > margin)
+        claims.append(claim(
+            f"gain {gain:g}, k = {k}: flossing brings the flossed exponents to the target",
+            f"max |λ_i - λ*| ≤ {PINNED} after and reduced by more than {margin:.3f}/step",
+            f"spec §8.1's ±{PINNED}/step; 2 s.e. over realizations of the reduction (seed noise)"
+            + (scale if short and not ok else ""), f"{row['before']:.3f} → {row['after']:.3f}", at_scale(ok, short)))
         if k > 1:
-            claims.append((f"gain {gain:g}, k = {k}: κ_k after flossing ≤ 10× its value at t = 0 over "
-                           f"{CONDITION_HORIZON} steps (max log10 κ_k ≤ {KAPPA_GROWTH:g}; ours {ka:.2f})",
-                           ka <= KAPPA_GROWTH))
-    lines += [""] + [f"- {text}: {verdict(ok)}" for text, ok in claims]
+            fall = (kappa_seed.loc[(k, gain, "before")] - kappa_seed.loc[(k, gain, "after")]).dropna()
+            margin = noise_margin(fall)
+            ok = bool(ka <= KAPPA_GROWTH and fall.mean() > margin)
+            claims.append(claim(
+                f"gain {gain:g}, k = {k}: after flossing κ_k stays O(1) over {CONDITION_HORIZON} steps",
+                f"max log10 κ_k ≤ {KAPPA_GROWTH:g} and lowered by more than {margin:.2f} decades",
+                "spec §8.3 (κ_k = σ_1/σ_k stays O(1) after flossing), read as ≤ 10×; 2 s.e. over realizations"
+                + (scale if short and not ok else ""), f"{kb:.2f} → {ka:.2f}", at_scale(ok, short)))
+    lines += [""] + claims
     return "\n".join(lines)
