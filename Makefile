@@ -17,7 +17,7 @@ FLOSSING_FIGURES := r1-reconcile r1 r2 r2-schedules lif-r1 lif-r2 lif-success gf
 SG_THEORY_FIGURES := theory sigmoid-bias not-gradients spike-match
 ROBUSTNESS_FIGURES := randman sg-vs-true shape-robustness scale activity
 
-.PHONY: setup test lint all train-baseline $(FLOSSING_FIGURES) $(SG_THEORY_FIGURES) $(ROBUSTNESS_FIGURES) bench clean
+.PHONY: setup test lint all robustness train-baseline $(FLOSSING_FIGURES) $(SG_THEORY_FIGURES) $(ROBUSTNESS_FIGURES) bench clean
 
 setup: $(VENV)/.installed
 
@@ -33,6 +33,10 @@ test: setup lint
 	$(BIN)/python -m pytest
 
 all: train-baseline $(FLOSSING_FIGURES) $(SG_THEORY_FIGURES) $(ROBUSTNESS_FIGURES)
+	$(SG) report $(FIGDIR)
+
+# The Zenke & Vogels figures alone (e.g. `make robustness PROFILE=medium`, about 1.5 h on 2 cores) and the report.
+robustness: $(ROBUSTNESS_FIGURES)
 	$(SG) report $(FIGDIR)
 
 # Each figure: run the experiment (resumes finished runs), then draw it.

@@ -13,7 +13,7 @@ import pandas as pd
 
 from sgtheory import figures
 from sgtheory.figures import render, write_report
-from sgtheory.figures.report import CATALOG, FLOSSING_SNN, PAPERS, count_claims, write_provenance
+from sgtheory.figures.report import CATALOG, FLOSSING_SNN, PAPERS, claims_text, count_claims, write_provenance
 from sgtheory.results import write_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,8 +35,11 @@ def summary_row(report: str, paper: str, figure: str) -> list[str]:
 
 def test_claims_are_counted_from_every_mark_of_a_section():
     text = section("toy", "| ok |\n|---|\n| **no** |\n\n- first: **holds**\n- second: **fails**.\n"
-                          "- third: **holds**; fourth: **holds** (2 of 2).\n- fifth: not marked")
-    assert count_claims(text) == (3, 1)
+                          "- third: **holds**; fourth: **holds** (2 of 2).\n- fifth: not marked\n"
+                          "- sixth: **needs the paper profile**.")
+    assert count_claims(text) == (3, 1, 1)
+    assert claims_text(3, 1, 1) == "3 holds / 1 fails / 1 need the paper profile"
+    assert claims_text(0, 0, 0) == "no claims" and claims_text(2, 0, 0) == "2 holds / 0 fails"
 
 
 def test_a_catalog_figure_without_its_section_is_not_run_and_extra_sections_stay(tmp_path):
@@ -79,7 +82,7 @@ def test_rebuilding_the_report_gives_identical_bytes(tmp_path):
 
 
 def toy_figure(frame: pd.DataFrame):
-    fig, ax = plt.subplots(figsize=(1, 1))
+    fig, ax = plt.subplots(figsize=(2, 2), layout="constrained")
     ax.plot(frame["x"])
     return fig
 
@@ -131,3 +134,28 @@ def test_catalog_entries_name_a_known_paper_and_fit_a_table_row():
     for entry in CATALOG:
         assert entry.paper in PAPERS and entry.spec.startswith("§")
         assert "|" not in entry.figure + entry.content + entry.reason
+
+
+def test_gallery_has_the_summary_first_and_one_thumbnail_per_figure(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    quick, medium = Path("figures"), Path("figures/medium")
+    medium.mkdir(parents=True)
+    (quick / "r1_flossing.md").write_text(section("r1_flossing", "- a: **holds**\n- b: **needs the paper profile**"))
+    (quick / "sg_vs_true.md").write_text(section("sg_vs_true", "- c: **fails**"))
+    (medium / "sg_vs_true.md").write_text(section("sg_vs_true", "- c: **holds**"))
+    text = figures.report.gallery_markdown((quick, medium))
+    summary, rows = text.split("\n\n")
+    assert summary.startswith("| paper | published figures | built |")
+    assert f"| {FLOSSING_SNN} | 4 | 1 | 1 holds / 0 fails / 1 need the paper profile | no claims |" in summary
+    assert "| Zenke & Vogels 2021 | 6 | 1 | 0 holds / 1 fails | 1 holds / 0 fails |" in summary
+    assert rows.count("<img") == 2  # one per figure, the medium one where both folders have it
+    assert 'src="figures/medium/sg_vs_true.png"' in rows and 'src="figures/sg_vs_true.png"' not in rows
+    assert "`r1_flossing` (quick) | **Engelken & Abbott 2024, Fig. R1**" in rows
+
+
+def test_the_readme_gallery_is_up_to_date(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split(figures.report.GALLERY_START, 1)[1].split(figures.report.GALLERY_END, 1)[0]
+    assert block == "\n" + figures.report.gallery_markdown(), (
+        "README gallery is stale: python -c 'from sgtheory.figures.report import write_gallery; write_gallery()'")

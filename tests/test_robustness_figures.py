@@ -18,7 +18,7 @@ from sgtheory.figures.robustness_shapes import shape_robustness_report
 BASE = dict(experiment="classify", task="randman", classes=10, surrogate="fast_sigmoid", slope=10.0,
             scale="normalized", lr=0.05, layers=1, hidden=8, recurrent=False, recurrent_grad=True, diff_reset=False,
             readout="max", lower_strength=100.0, lower_threshold=1e-3, upper_strength=0.0, upper_threshold=0.0,
-            upper_power=2, epochs=4, batch=250, steps=20, dt=1.0)
+            upper_power=2, epochs=4, batch=250, steps=20, dt=1.0, samples_per_class=1000)
 
 
 def _hash(d: dict) -> str:
@@ -95,7 +95,8 @@ def test_randman_command_writes_manifolds_and_rasters(tmp_path, run_cli):
     paths = render("randman", out, tmp_path / "randman.png")
     assert all(p.exists() and p.stat().st_size > 0 for p in paths)
     report = paths[-1].read_text()
-    assert report.count("**holds**") == 2 and "40 points per manifold" in report
+    assert "40 points per manifold" in report and "fires exactly once in each of the 6 examples: yes" in report
+    assert "**" not in report  # the generator's properties are tests, not claims
 
 
 def test_randman_command_rejects_bad_values(tmp_path, run_cli):
@@ -129,8 +130,9 @@ def sg_true_table(sg: float, true: float) -> pd.DataFrame:
 def test_sg_vs_true_report_and_figure(tmp_path, monkeypatch):
     good = sg_vs_true_report(sg_true_table(0.9, 0.1))
     assert good.count("**holds**") == 2 and "| randman | true gradient (h ≡ 0) | 2 | 0.100 ± 0.000 |" in good
-    bad = sg_vs_true_report(sg_true_table(0.5, 0.4))
+    bad = sg_vs_true_report(sg_true_table(0.4, 0.4))  # nothing learns, and the true gradient is not at chance
     assert bad.count("**fails**") == 2
+    assert sg_vs_true_report(sg_true_table(0.9, 0.13)).count("**fails**") == 1  # 0.13: 3 binomial s.e. off chance
     only_sg = table_of([run_rows(0.9)])
     assert "true gradient stays at chance: not run" in sg_vs_true_report(only_sg)
     render_texts(monkeypatch, "sg-vs-true", sg_true_table(0.9, 0.1), tmp_path)
@@ -138,25 +140,34 @@ def test_sg_vs_true_report_and_figure(tmp_path, monkeypatch):
 
 
 # -------------------------------------------------------------------------------------- shape robustness
-def shape_table(shapes: dict[str, float], constant: float | None) -> pd.DataFrame:
+def shape_table(shapes: dict[str, float], constant: float | None, full: bool = True) -> pd.DataFrame:
+    """Each shape's best cell at ``top`` on a 5 slopes × 4 learning rates × 3 seeds grid (``full``; seeds 0.004
+    apart) or a 3 × 2 × 1 grid; the constant surrogate over the learning rates."""
+    slopes = (0.2, 1.0, 5.0, 20.0, 100.0) if full else (1.0, 10.0, 100.0)
+    lrs, seeds = ((0.005, 0.02, 0.05, 0.1), 3) if full else ((0.01, 0.05), 1)
     runs = []
     for shape, top in shapes.items():
-        for slope in (1.0, 10.0, 100.0):
-            for lr in (0.01, 0.05):
-                acc = top - (0.02 if lr == 0.01 else 0.0) - (0.1 if slope == 100.0 else 0.0)
+        for slope in slopes:
+            for lr in lrs:
+                acc = top - (0.0 if lr == lrs[-1] else 0.02) - (0.1 if slope == slopes[-1] else 0.0)
                 scale = "0.25" if shape == "sigmoid_unscaled" else "normalized"
-                runs += [run_rows(acc, seed=s, surrogate=shape, slope=slope, lr=lr, scale=scale) for s in range(2)]
+                runs += [run_rows(acc + 0.004 * s, seed=s, surrogate=shape, slope=slope, lr=lr, scale=scale)
+                         for s in range(seeds)]
     if constant is not None:
-        runs += [run_rows(constant - (0.02 if lr == 0.01 else 0.0), surrogate="constant", lr=lr)
-                 for lr in (0.01, 0.05)]
+        runs += [run_rows(constant - (0.0 if lr == lrs[-1] else 0.02) + 0.004 * s, seed=s, surrogate="constant",
+                          lr=lr) for lr in lrs for s in range(seeds)]
     return table_of(runs)
 
 
 def test_shape_report_claims_flip():
-    good = shape_robustness_report(shape_table({"fast_sigmoid": 0.95, "sigmoid_unscaled": 0.94, "esser": 0.93}, 0.5))
-    assert good.count("**holds**") == 2 and "(1 cell)" in good
-    bad = shape_robustness_report(shape_table({"fast_sigmoid": 0.95, "sigmoid_unscaled": 0.94, "esser": 0.7}, 0.9))
-    assert bad.count("**fails**") == 2
+    good = shape_robustness_report(shape_table({"fast_sigmoid": 0.95, "sigmoid_unscaled": 0.949, "esser": 0.948}, 0.5))
+    assert good.count("**holds**") == 2 and "| randman | 5 × 4 × 3 |" in good
+    bad = shape_robustness_report(shape_table({"fast_sigmoid": 0.95, "sigmoid_unscaled": 0.94, "esser": 0.7}, 0.69))
+    assert bad.count("**fails**") == 2  # Esser far below; the constant not below Esser by 3 noise units
+    small = shape_robustness_report(shape_table({"fast_sigmoid": 0.95, "sigmoid_unscaled": 0.94, "esser": 0.93}, 0.5,
+                                                full=False))
+    assert "this grid is 3 × 2 × 1" in small and small.count("**needs the paper profile**") == 1
+    assert small.count("**holds**") == 1 and "(1 cell)" in small
     missing = shape_robustness_report(shape_table({"fast_sigmoid": 0.95, "esser": 0.94}, None))
     assert "constant surrogate is worse: not run" in missing and "| not run |" in missing
 
@@ -168,13 +179,13 @@ def test_shape_figure_marks_a_missing_shape(tmp_path, monkeypatch):
 
 
 # -------------------------------------------------------------------------------------------------- scale
-def scale_table(adr: float, aprop: float | None = None, depths=(1,)) -> pd.DataFrame:
+def scale_table(adr: float, aprop: float | None = None, depths=(1,), slopes=(2.0, 20.0, 200.0)) -> pd.DataFrame:
     """sCtl, aCtl, sDR at 0.95, aDR at ``adr`` (feed-forward, each depth); recurrent sCtl, sProp, aCtl, aProp
-    (at ``aprop``) when ``aprop`` is given. Grid: 2 slopes × 2 learning rates."""
+    (at ``aprop``) when ``aprop`` is given. Grid: ``slopes`` × 2 learning rates, one seed."""
     runs = []
 
     def grid(acc, **config):
-        for slope in (2.0, 20.0):
+        for slope in slopes:
             for lr in (0.01, 0.05):
                 runs.append(run_rows(acc - (0.01 if lr == 0.01 else 0.0), slope=slope, lr=lr, **config))
 
@@ -189,53 +200,62 @@ def scale_table(adr: float, aprop: float | None = None, depths=(1,)) -> pd.DataF
     return table_of(runs)
 
 
-def test_scale_report_claim_flips_with_adr():
+def test_scale_report_claims_flip():
     harmful = scale_report(scale_table(adr=0.6, aprop=0.5))
-    assert harmful.count("**holds**") == 2 and "**fails**" not in harmful
-    assert "| feed-forward | 1 | aDR | 0.600 ± 0.000 | 1 | ≈ 0.78 (2nd-hand) |" in harmful
+    assert harmful.count("**holds**") == 3 and "**fails**" not in harmful
+    assert "| feed-forward | 1 | aDR | 0.600 | 1 | 0.015 | ≈ 0.78 (2nd-hand) |" in harmful
     harmless = scale_report(scale_table(adr=0.95, aprop=0.5))
-    assert "only with implicit (DR) or explicit (Prop) recurrence" in harmless and harmless.count("**fails**") == 1
-    prop_fine = scale_report(scale_table(adr=0.6, aprop=0.95))
-    assert prop_fine.count("**fails**") == 1  # aDR is bad but aProp is not: the claim needs both
+    assert "with a differentiable reset (Fig. 5c: aDR lower)" in harmless and harmless.count("**fails**") == 1
+    assert scale_report(scale_table(adr=0.6, aprop=0.95)).count("**fails**") == 1  # aProp is harmless
+    deep = scale_report(scale_table(adr=0.6, aprop=0.5, depths=(1, 2)))
+    assert deep.count("**holds**") == 5 and "at every depth (Fig. 5d: aDR below aCtl)" in deep
+    one_slope = scale_report(scale_table(adr=0.6, aprop=0.5, slopes=(50.0,)))
+    assert one_slope.count("**needs the paper profile**") == 2 and "this grid has 1 slope(s)" in one_slope
+    assert one_slope.count("**holds**") == 1  # sCtl ≈ aCtl needs no grid
 
 
 def test_scale_missing_conditions_read_not_run(tmp_path, monkeypatch):
     table = scale_table(adr=0.6)
     table = table[~((table["scale"] == "normalized") & table["diff_reset"])]  # no sDR
     report = scale_report(table)
-    assert "| recurrent | 1 | aProp | not run | 0 | |" in report and "| feed-forward | 1 | sDR | not run |" in report
-    assert "recurrent aProp: not run" in report and "**holds**" in report
+    assert "| recurrent | 1 | aProp | not run | 0 | | |" in report and "| feed-forward | 1 | sDR | not run |" in report
+    assert "(Fig. 5e: aProp lower): not run (needs aProp" in report and "**holds**" in report
     no_adr = scale_report(table[~((table["scale"] == "asymptotic") & table["diff_reset"])])
-    assert "recurrence: not run (needs aDR" in no_adr
+    assert "(Fig. 5c: aDR lower): not run (needs aDR" in no_adr
     texts = render_texts(monkeypatch, "scale", table, tmp_path)
     assert "not run: recurrent nets" in texts and "not run: aCtl / aProp" in texts and "not run: sDR" in texts
 
 
 # ----------------------------------------------------------------------------------------------- activity
-ACTIVITIES = (3.0, 1.0, 0.3, 0.1, 0.03, 0.01)
+ACTIVITIES = (10.0, 3.0, 1.0, 0.3, 0.1, 0.03, 0.01, 0.003)
 
 
-def activity_table(drops: bool) -> pd.DataFrame:
-    """An upper-bound sweep (one cell per target) for L = 1 and 2: a plateau at 0.95 down to 0.3 spikes per neuron,
-    then 0.6 and below (or flat when not ``drops``)."""
+def activity_table(drops: bool, seeds: int = 3) -> pd.DataFrame:
+    """An upper-bound sweep (8 targets × ``seeds`` seeds 0.004 apart) for L = 1 and 2: a plateau at 0.95 down to
+    0.3 spikes per neuron, then 0.6 and below (or flat when not ``drops``)."""
     runs = []
     for power in (1, 2):
         for activity in ACTIVITIES:
-            acc = 0.95 if (activity >= 0.3 or not drops) else {0.1: 0.6, 0.03: 0.3, 0.01: 0.1}[activity]
-            runs.append(run_rows(acc, activity=activity, upper_power=power, upper_strength=10.0,
-                                 upper_threshold=activity))
+            acc = 0.95 if (activity >= 0.3 or not drops) else {0.1: 0.6, 0.03: 0.3, 0.01: 0.1, 0.003: 0.1}[activity]
+            runs += [run_rows(acc + 0.004 * s, seed=s, activity=activity, upper_power=power, upper_strength=10.0,
+                              upper_threshold=activity) for s in range(seeds)]
     return table_of(runs)
 
 
 def test_activity_report_finds_the_critical_activity(tmp_path, monkeypatch):
     table = activity_table(drops=True)
     runs = table[table["kind"] == "epoch"].drop_duplicates("run_id")
-    cells = runs.rename(columns={"best_hidden_spikes": "activity", "best_test_accuracy": "accuracy"})
-    stats = critical_activity(cells[cells["upper_power"] == 2].sort_values("activity"))
-    assert stats["edge"] == 0.3 and stats["critical"] == 0.1 and stats["plateau_cells"] == 3 and stats["shows"]
+    cells = runs.groupby("config_hash").agg(activity=("best_hidden_spikes", "mean"), accuracy=("best_test_accuracy",
+                                                                                             "mean"),
+                                            upper_power=("upper_power", "first"))
+    stats = critical_activity(cells[cells["upper_power"] == 2].sort_values("activity").assign(noise=0.01))
+    assert stats["edge"] == pytest.approx(0.3) and stats["critical"] == pytest.approx(0.1)
+    assert stats["plateau_cells"] == 4 and stats["shows"]
     report = activity_report(table)
-    assert "| randman | 1 | 2 | 6 | 0.950 | 3 | 0.3 | 0.1 | yes |" in report and "**holds**" in report
+    assert "| randman | 1 | 2 | 8 | 0.954 | 0.004 | 4 | 0.3 | 0.1 | yes |" in report and "**holds**" in report
     flat = activity_report(activity_table(drops=False))
     assert "| none | no |" in flat and "**fails**" in flat
+    small = activity_report(activity_table(drops=True, seeds=1))
+    assert "8 levels and 1 seed(s)" in small and "**needs the paper profile**" in small
     texts = render_texts(monkeypatch, "activity", table, tmp_path)
     assert "not run" not in texts

@@ -13,11 +13,12 @@ from typing import NamedTuple
 
 import markdown
 
+from sgtheory.figures.style import PENDING
 from sgtheory.results import read_metadata
 
 NOT_RECORDED = "not recorded"
 REPORT_NAME = "REPORT.md"
-VERDICT = re.compile(r"\*\*(holds|fails)\*\*")
+VERDICT = re.compile(rf"\*\*(holds|fails|{PENDING})\*\*")
 PNG_SRC = re.compile(r'src="([^"]+\.png)"')
 
 
@@ -213,10 +214,18 @@ def write_section(name: str, tables: Sequence, records: Sequence[dict], out: str
 
 
 # ------------------------------------------------------------------------------- the report of a folder
-def count_claims(text: str) -> tuple[int, int]:
-    """(holds, fails): the claim marks in ``text`` (a line may carry several)."""
+def count_claims(text: str) -> tuple[int, int, int]:
+    """(holds, fails, pending): the claim marks in ``text`` (a line may carry several); pending claims need the
+    paper profile."""
     marks = VERDICT.findall(text)
-    return marks.count("holds"), marks.count("fails")
+    return marks.count("holds"), marks.count("fails"), marks.count(PENDING)
+
+
+def claims_text(holds: int, fails: int, pending: int) -> str:
+    """``'3 holds / 1 fails'``, with ``' / 2 need the paper profile'`` where some do; 'no claims' without any."""
+    if not holds + fails + pending:
+        return "no claims"
+    return f"{holds} holds / {fails} fails" + (f" / {pending} need the paper profile" if pending else "")
 
 
 def anchor(stem: str) -> str:
@@ -246,8 +255,7 @@ def unique_records(stems: Sequence[str], records: dict[str, list[dict]]) -> list
 
 def built_columns(stems: Sequence[str], sections: dict[str, str], records: dict[str, list[dict]]) -> list[str]:
     """Claims, profile and compute time of the built figures ``stems``."""
-    holds, fails = count_claims("\n".join(sections[s] for s in stems))
-    claims = f"{holds} holds / {fails} fails" if holds + fails else "no claims"
+    claims = claims_text(*count_claims("\n".join(sections[s] for s in stems)))
     tables = unique_records(stems, records)
     return [claims, profiles(tables), compute_time(tables)]
 
@@ -274,7 +282,7 @@ def report_markdown(folder: str | Path) -> str:
     rows += [["—", "not in the catalog", f"[{s}](#{anchor(s)})", "built", *built_columns([s], sections, records)]
              for s in extra]
     built = sum(row[3] == "built" for row in rows[:len(CATALOG)])
-    holds, fails = count_claims("\n".join(sections.values()))
+    claims = claims_text(*count_claims("\n".join(sections.values())))
     everything = unique_records(list(sections), records)
     header = ("# Reproduction report\n\n"
               "Every figure of the papers that sgtheory reproduces, which of our figures rebuilds it, and one section "
@@ -282,7 +290,7 @@ def report_markdown(folder: str | Path) -> str:
               "fails. Written by `sgtheory report` (the last step of `make all`) from the sections that `sgtheory "
               "plot` leaves beside each figure; REPORT.html holds the same with the images inlined.\n\n"
               f"Profile: {profiles(everything)} · {built} of {len(CATALOG)} published "
-              f"figures built · {len(sections)} figures in this folder · {holds} holds / {fails} fails · "
+              f"figures built · {len(sections)} figures in this folder · {claims} · "
               f"compute time {compute_time(everything)}\n\n")
     table = ["| paper | figure | ours | status | claims | profile | compute time |", "|---|---|---|---|---|---|---|"]
     table += ["| " + " | ".join(row) + " |" for row in rows]
@@ -324,3 +332,46 @@ def write_report(folder: str | Path) -> Path:
     report.write_text(text, encoding="utf-8")
     report.with_suffix(".html").write_text(report_html(text, folder), encoding="utf-8")
     return report
+
+
+# ------------------------------------------------------------------------------------------ README gallery
+def gallery_markdown(folders: Sequence[str | Path] = ("figures", "figures/medium"), width: int = 220) -> str:
+    """The README's gallery: the report's summary per paper (figures built, claims per folder), then one row per
+    published figure that we rebuild — our figures' thumbnails (the last folder that has each) next to the published
+    figure's content."""
+    read = {str(folder): read_folder(Path(folder))[0] if Path(folder).is_dir() else {} for folder in folders}
+    head = "| paper | published figures | built | " + " | ".join(f"claims in `{f}/`" for f in read) + " |"
+    summary = [head, "|---|---|---|" + "---|" * len(read)]
+    for paper in PAPERS:
+        entries = [e for e in CATALOG if e.paper == paper]
+        built = sum(any(s in sections for sections in read.values() for s in e.stems) for e in entries)
+        stems = {s for e in entries for s in e.stems}
+        counts = [claims_text(*count_claims("\n".join(t for s, t in sections.items() if s in stems)))
+                  for sections in read.values()]
+        summary.append(f"| {paper} | {len(entries)} | {built} | " + " | ".join(counts) + " |")
+    rows = ["| our figure | published figure (its content in our words) |", "|---|---|"]
+    for stem in dict.fromkeys(s for entry in CATALOG for s in entry.stems):
+        folder = next((f for f in reversed(list(read)) if stem in read[f]), None)
+        if folder is None:
+            continue
+        png = f"{folder}/{stem}.png"
+        published = "<br>".join(f"**{e.paper}, {e.figure}**: {e.content}" for e in CATALOG if stem in e.stems)
+        profile = "quick" if Path(folder) == Path("figures") else Path(folder).name
+        rows.append(f'| <a href="{png}"><img src="{png}" width="{width}" alt="{stem}"></a><br>`{stem}` ({profile}) '
+                    f"| {published} |")
+    return "\n".join(summary) + "\n\n" + "\n".join(rows) + "\n"
+
+
+GALLERY_START = "<!-- gallery: written by sgtheory.figures.report.gallery_markdown() -->"
+GALLERY_END = "<!-- end gallery -->"
+
+
+def write_gallery(readme: str | Path = "README.md") -> Path:
+    """Replace the text between the gallery markers of ``readme`` with :func:`gallery_markdown` (run from the
+    repository root: the image paths are relative to it)."""
+    path = Path(readme)
+    text = path.read_text(encoding="utf-8")
+    head, rest = text.split(GALLERY_START, 1)
+    _, tail = rest.split(GALLERY_END, 1)
+    path.write_text(f"{head}{GALLERY_START}\n{gallery_markdown()}{GALLERY_END}{tail}", encoding="utf-8")
+    return path

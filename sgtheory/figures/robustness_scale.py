@@ -11,10 +11,10 @@ import torch
 from sgtheory.figures.robustness import (
     BEST_CURVES,
     CELLS_LABEL,
-    CONDITION_COLOURS,
-    ORANGE,
     PAPER_ADR,
-    SCALE_GAP,
+    SCALE_SLOPES,
+    Z_EQUAL,
+    Z_SIGNIFICANT,
     _bars,
     _cells,
     _chance,
@@ -22,10 +22,13 @@ from sgtheory.figures.robustness import (
     _not_run,
     _runs,
     _tasks,
+    accuracy_noise,
     best_of,
 )
-from sgtheory.figures.style import REFERENCE_GREY, new_figure, panel_letter, verdict
+from sgtheory.figures.style import ORANGE, PALETTE, REFERENCE_GREY, claim, new_figure, panel_letter, paper_markers
 from sgtheory.functional.surrogate import make_surrogate
+
+CONDITION_COLOURS = {name: PALETTE[name] for name in ("sCtl", "aCtl", "sDR", "aDR", "sProp", "aProp")}
 
 
 def condition_name(scale: str, diff_reset: bool, recurrent: bool, recurrent_grad: bool) -> str:
@@ -58,7 +61,19 @@ def scale_stats(table: pd.DataFrame) -> dict[tuple[bool, int, str], tuple[float,
     return out
 
 
+def scale_noise(table: pd.DataFrame) -> dict[tuple[bool, int, str], float]:
+    """(recurrent, layers, condition) -> the noise of one cell's accuracy (:func:`accuracy_noise`)."""
+    runs = _scale_runs(table)
+    stats = scale_stats(table)
+    return {(bool(r), int(n), c): accuracy_noise(group, stats[(bool(r), int(n), c)][0])
+            for (r, n, c), group in runs.groupby(["recurrent", "layers", "condition"])}
+
+
 def _depth_panel(ax, stats, recurrent: bool, names: tuple[str, str], labels: tuple[str, str], chance) -> None:
+    depths = sorted({k[1] for k in stats if k[0] == recurrent and k[2] in names})
+    if len(depths) == 1:
+        _not_run(ax, f"one depth ({depths[0]}) only;\nthe medium profile runs 1–3")
+        return
     drawn = False
     for name, label in zip(names, labels, strict=True):
         points = sorted((layers, v) for (rec, layers, cond), v in stats.items() if rec == recurrent and cond == name)
@@ -69,8 +84,7 @@ def _depth_panel(ax, stats, recurrent: bool, names: tuple[str, str], labels: tup
             drawn = True
     if drawn:
         ax.axhline(chance, ls=":", color="black", lw=0.8)
-        ax.legend(frameon=False, fontsize=6, loc="lower left", bbox_to_anchor=(0.0, 0.12))
-        depths = sorted({k[1] for k in stats if k[0] == recurrent and k[2] in names})
+        ax.legend(frameon=False, fontsize=6, loc="upper left", bbox_to_anchor=(0.0, -0.3))
         ax.set_xticks(depths)
         ax.set_xlim(depths[0] - 0.5, depths[-1] + 0.5)
     else:
@@ -88,14 +102,14 @@ def scale_figure(table: pd.DataFrame):
     task = runs["task"].iloc[0]
     chance = _chance(table, task)
     stats = scale_stats(table)
-    fig, axes = new_figure(7.2, 4.6, ncols=3, nrows=2)
+    fig, axes = new_figure(7.2, 5.2, ncols=3, nrows=2)
     shape_ax, curve_ax, bar_ax, depth_ax, rec_ax, rec_depth_ax = axes
     x = torch.linspace(-1.0, 1.0, 401)
     for beta, shade in zip((1.0, 2.0, 5.0, 10.0), (0.3, 0.5, 0.75, 1.0), strict=True):
         h = make_surrogate("fast_sigmoid", beta, "asymptotic").derivative(x)
         shape_ax.plot(x.numpy(), h.numpy(), color=ORANGE, alpha=shade, lw=1.2, label=f"β = {beta:g}")
     shape_ax.set(xlabel="x = U − ϑ", ylabel="h(x) = β/(β|x|+1)²", title="asymptotic SuperSpike")
-    shape_ax.legend(frameon=False, fontsize=6)
+    shape_ax.legend(frameon=False, fontsize=6, loc="upper left", bbox_to_anchor=(0.62, 1.0))
 
     shallow = runs[~runs["recurrent"].astype(bool) & (runs["layers"] == 1)]
     drawn = []
@@ -112,7 +126,7 @@ def scale_figure(table: pd.DataFrame):
                           alpha=0.9, label=name if k == 0 else None, zorder=3 if name == "aDR" else 2)
     if drawn:
         curve_ax.axhline(chance, ls=":", color="black", lw=0.8)
-        curve_ax.legend(frameon=False, fontsize=6, loc="best")
+        curve_ax.legend(frameon=False, fontsize=6, loc="upper left", bbox_to_anchor=(0.0, -0.3), ncols=4)
         missing = [n for n in ("sCtl", "aCtl", "sDR", "aDR") if n not in drawn]
         if missing:
             curve_ax.text(0.02, 0.95, "not run: " + ", ".join(missing), transform=curve_ax.transAxes, fontsize=6,
@@ -125,6 +139,8 @@ def scale_figure(table: pd.DataFrame):
     ff = {name: stats.get((False, 1, name), (math.nan, math.nan, 0)) for name in ("sCtl", "sDR", "aCtl", "aDR")}
     xs = _bars(bar_ax, list(ff), ff, CONDITION_COLOURS, chance)
     bar_ax.set_xticks(xs, list(ff))
+    paper_markers(bar_ax, [xs[3]], [PAPER_ADR], label="paper aDR (2nd-hand)")
+    bar_ax.legend(frameon=False, fontsize=6, loc="upper left", bbox_to_anchor=(0.0, -0.15))
     bar_ax.set(ylabel=CELLS_LABEL, ylim=(0, 1.05), title="feed-forward, 1 hidden layer")
 
     _depth_panel(depth_ax, stats, False, ("aCtl", "aDR"), ("reset detached (aCtl)", "differentiable reset (aDR)"),
@@ -145,14 +161,16 @@ def scale_figure(table: pd.DataFrame):
         panel_letter(ax, letter)
     fig.suptitle(f"The scale of the surrogate derivative (Zenke & Vogels Fig. 5), {task}, SuperSpike surrogate\n"
                  "s/a: normalized/asymptotic scale; DR: differentiable reset; Prop/Ctl: recurrent gradient on/off; "
-                 "dotted: chance", fontsize=8)
+                 "dotted: chance", fontsize=7)
     return fig
 
 
 def scale_report(table: pd.DataFrame) -> str:
     stats = scale_stats(table)
+    noise = scale_noise(table)
     runs = _scale_runs(table)
     task = runs["task"].iloc[0] if len(runs) else "?"
+    slopes = runs["slope"].nunique() if len(runs) else 0
 
     def get(recurrent, layers, name):
         return stats.get((recurrent, layers, name), (math.nan, math.nan, 0))
@@ -160,43 +178,63 @@ def scale_report(table: pd.DataFrame) -> str:
     lines = [f"Task {task}; SuperSpike surrogate. Each value: mean ± s.d. of the best grid cells (10 of 72, the "
              "same fraction of a smaller grid) of the slope × learning-rate grid (cell = mean best test accuracy over "
              "seeds; Fig. 5c's convention, caption read). Paper (Fig. 5 caption; aDR value 2nd-hand): sCtl, aCtl, "
-             f"sDR high, aDR clearly lower (≈ {PAPER_ADR:g}); aProp lower than sProp and aCtl.", "",
-             "| network | hidden layers | condition | test accuracy | cells | paper |", "|---|---|---|---|---|---|"]
+             f"sDR high, aDR clearly lower (≈ {PAPER_ADR:g}); aProp lower than sProp and aCtl; the same at every "
+             "depth. Noise = s.e. of a cell's mean over seeds (binomial s.e. of the test set with one seed); equal = "
+             f"within {Z_EQUAL:g}, lower = more than {Z_SIGNIFICANT:g} noise units of the difference below. The harm "
+             f"of a large scale is judged only on grids of ≥ {SCALE_SLOPES} slopes (small and large β; spec §7): the "
+             "best cells of a single slope say nothing about the grid.", "",
+             "| network | hidden layers | condition | test accuracy | cells | noise | paper |",
+             "|---|---|---|---|---|---|---|"]
     for (recurrent, layers, name), (mean, sd, n) in sorted(stats.items()):
         paper = f"≈ {PAPER_ADR:g} (2nd-hand)" if (not recurrent and layers == 1 and name == "aDR") else ""
-        lines.append(f"| {'recurrent' if recurrent else 'feed-forward'} | {layers} | {name} | {_fmt(mean, sd)} | {n} | "
-                     f"{paper} |")
+        network = "recurrent" if recurrent else "feed-forward"
+        lines.append(f"| {network} | {layers} | {name} | {_fmt(mean, sd if n > 1 else None)} | {n} | "
+                     f"{noise[(recurrent, layers, name)]:.3f} | {paper} |")
     for name in ("sCtl", "sDR", "aCtl", "aDR"):
         if not get(False, 1, name)[2]:
-            lines.append(f"| feed-forward | 1 | {name} | not run | 0 | |")
+            lines.append(f"| feed-forward | 1 | {name} | not run | 0 | | |")
     for name in ("sCtl", "sProp", "aCtl", "aProp"):
         if not get(True, 1, name)[2]:
-            lines.append(f"| recurrent | 1 | {name} | not run | 0 | |")
+            lines.append(f"| recurrent | 1 | {name} | not run | 0 | | |")
+
+    def lower(statement, recurrent, harmed, controls, depths=(1,), enough=True):
+        """Claim: ``harmed`` more than Z_SIGNIFICANT noise units below every control, at every depth of ``depths``."""
+        present = [(d, c) for d in depths for c in controls if get(recurrent, d, c)[2]]
+        if not all(get(recurrent, d, harmed)[2] for d in depths) or not present:
+            return f"- {statement}: not run (needs {harmed} and {', '.join(controls)})."
+        gaps = [(get(recurrent, d, c)[0] - get(recurrent, d, harmed)[0],
+                 Z_SIGNIFICANT * math.hypot(noise[(recurrent, d, c)], noise[(recurrent, d, harmed)]), d, c)
+                for d, c in present]
+        worst = min(gaps, key=lambda g: g[0] - g[1])
+        why = "" if enough else f" — this grid has {slopes} slope(s)"
+        return claim(statement, f"{harmed} below each of {', '.join(controls)} by > {Z_SIGNIFICANT:g} noise units"
+                     f"{' at every depth' if len(depths) > 1 else ''}, on a grid of ≥ {SCALE_SLOPES} slopes{why}",
+                     "noise estimate; grid from spec §7",
+                     f"smallest margin: {worst[3]} − {harmed} = {worst[0]:.3f} at {worst[2]} layer(s), "
+                     f"{Z_SIGNIFICANT:g} noise units = {worst[1]:.3f}",
+                     all(g[0] > g[1] for g in gaps) if enough else None)
+
     claims = [""]
     s_ctl, a_ctl = get(False, 1, "sCtl"), get(False, 1, "aCtl")
     if s_ctl[2] and a_ctl[2]:
         gap = abs(a_ctl[0] - s_ctl[0])
-        claims.append(f"- With the reset detached, the scale does not matter, as Adam removes a constant factor (spec "
-                      f"§4; needs |aCtl − sCtl| ≤ {SCALE_GAP:g}; ours: {gap:.3f}): {verdict(gap <= SCALE_GAP)}.")
+        tol = Z_EQUAL * math.hypot(noise[(False, 1, "sCtl")], noise[(False, 1, "aCtl")])
+        claims.append(claim("With the reset detached, the scale does not matter (Fig. 5c: sCtl ≈ aCtl; Adam removes "
+                            "a constant factor, spec §4)", f"|aCtl − sCtl| ≤ {Z_EQUAL:g} noise units",
+                            "noise estimate", f"{gap:.3f}, {Z_EQUAL:g} noise units = {tol:.3f}", gap <= tol))
     else:
         claims.append("- With the reset detached, the scale does not matter: not run (needs sCtl and aCtl).")
-    adr = get(False, 1, "aDR")
-    controls = {n: get(False, 1, n)[0] for n in ("sCtl", "aCtl", "sDR") if get(False, 1, n)[2]}
-    main = "- A large scale harms learning only with implicit (DR) or explicit (Prop) recurrence"
-    if not adr[2] or not controls:
-        claims.append(f"{main}: not run (needs aDR and at least one of sCtl, aCtl, sDR).")
-    else:
-        ref = min(controls.values())
-        ok = adr[0] < ref - SCALE_GAP
-        parts = [f"needs aDR < min({', '.join(controls)}) − {SCALE_GAP:g}; ours: aDR {adr[0]:.3f}, min {ref:.3f}"]
-        aprop = get(True, 1, "aProp")
-        rec_controls = {n: get(True, 1, n)[0] for n in ("sProp", "aCtl") if get(True, 1, n)[2]}
-        if aprop[2] and rec_controls:
-            rref = min(rec_controls.values())
-            ok = ok and aprop[0] < rref - SCALE_GAP
-            parts.append(f"and aProp < min(recurrent {', '.join(rec_controls)}) − {SCALE_GAP:g}; ours: aProp "
-                         f"{aprop[0]:.3f}, min {rref:.3f}")
+    enough = slopes >= SCALE_SLOPES
+    claims.append(lower("A large scale harms learning with a differentiable reset (Fig. 5c: aDR lower)", False, "aDR",
+                        ("sCtl", "aCtl", "sDR"), enough=enough))
+    claims.append(lower("A large scale harms learning with gradients through recurrence (Fig. 5e: aProp lower)", True,
+                        "aProp", ("sProp", "aCtl"), enough=enough))
+    for recurrent, harmed, panel in ((False, "aDR", "5d"), (True, "aProp", "5f")):
+        depths = tuple(sorted({k[1] for k in stats if k[0] == recurrent and k[2] == harmed}))
+        if len(depths) >= 2:
+            claims.append(lower(f"The harm persists at every depth (Fig. {panel}: {harmed} below aCtl)", recurrent,
+                                harmed, ("aCtl",), depths, enough))
         else:
-            parts.append("recurrent aProp: not run")
-        claims.append(f"{main} ({'; '.join(parts)}): {verdict(ok)}.")
+            claims.append(f"- The harm persists at every depth (Fig. {panel}): not run (needs ≥ 2 depths; this run: "
+                          f"{', '.join(map(str, depths)) or 'none'}).")
     return "\n".join(lines + claims)

@@ -4,21 +4,24 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from sgtheory.figures.robustness import (
-    NEAR_CHANCE,
-    SG_LEARNS,
+    SHAPE_COLOURS,
     SHAPE_LABELS,
     TRUE_GRADIENT,
+    Z_EQUAL,
+    Z_SIGNIFICANT,
     _chance,
     _fmt,
     _mean_sd_curve,
     _not_run,
     _runs,
     _tasks,
+    accuracy_noise,
 )
-from sgtheory.figures.style import DARK2, REFERENCE_GREY, new_figure, panel_letter, verdict
+from sgtheory.figures.style import REFERENCE_GREY, claim, new_figure, ordered_colours, panel_letter
 
 
 def _sg_label(row) -> str:
@@ -44,9 +47,14 @@ def sg_vs_true_figure(table: pd.DataFrame):
     fig, axes = new_figure(6.4, 2.3 * len(tasks), ncols=2, nrows=len(tasks))
     for t, task in enumerate(tasks):
         conds = _sg_conditions(runs[runs["task"] == task])
-        sg_colours = iter([DARK2[1], DARK2[0], DARK2[2], DARK2[3], DARK2[4], DARK2[5]] * 10)
+        sg_labels = [label for label, group in conds if group["surrogate"].iloc[0] != TRUE_GRADIENT]
+        extra = ordered_colours(range(len(sg_labels)))
         for label, group in conds:
-            colour = "black" if group["surrogate"].iloc[0] == TRUE_GRADIENT else next(sg_colours)
+            surrogate = group["surrogate"].iloc[0]
+            if surrogate == TRUE_GRADIENT or len(sg_labels) == 1:
+                colour = SHAPE_COLOURS.get(surrogate, extra[0])
+            else:
+                colour = extra[sg_labels.index(label)]
             for ax, measure in zip(axes[2 * t: 2 * t + 2], ("train_accuracy", "valid_accuracy"), strict=True):
                 seeds = f"{len(group)} seed{'s' if len(group) > 1 else ''}"
                 _mean_sd_curve(ax, group, table, measure, colour, f"{label} ({seeds})")
@@ -55,7 +63,7 @@ def sg_vs_true_figure(table: pd.DataFrame):
             ax.axhline(chance, ls=":", color=REFERENCE_GREY, lw=1)
             ax.text(ax.get_xlim()[1], chance, " chance", fontsize=6, va="bottom", ha="right", color=REFERENCE_GREY)
             ax.set(xlabel="epoch", ylabel=f"{what} accuracy", ylim=(0, 1.02), title=f"{task}: {what} set")
-        axes[2 * t].legend(frameon=False, fontsize=6, loc="best")
+        axes[2 * t].legend(frameon=False, fontsize=6, loc="upper left", bbox_to_anchor=(0.0, -0.25), ncols=1)
         for ax in axes[2 * t: 2 * t + 2]:
             ax.xaxis.get_major_locator().set_params(integer=True)
         if not any(g["surrogate"].iloc[0] == TRUE_GRADIENT for _, g in conds):
@@ -70,8 +78,10 @@ def sg_vs_true_figure(table: pd.DataFrame):
 def sg_vs_true_report(table: pd.DataFrame) -> str:
     runs = _runs(table)
     lines = ["Reported accuracy: test accuracy at the epoch of best validation accuracy (mean ± s.d. over seeds). "
-             "Paper (spec §1.5, 2nd-hand): SG learning trains the network, the true gradient of the step (h ≡ 0, "
-             "\"True\" in Fig. 2b) stays at chance.", "",
+             "Paper (spec §1.5 and §7 Fig. 2b, 2nd-hand): SG learning rises well above chance, the true gradient of "
+             "the step (h ≡ 0, \"True\" in Fig. 2b) stays at chance. The paper's accuracies are not available, so the "
+             f"claims are decided by noise estimates: a difference counts if it exceeds {Z_SIGNIFICANT:g} noise units "
+             "(s.e. of the mean over seeds, or the binomial s.e. of the test set with one seed).", "",
              "| task | condition | seeds | best test accuracy | final test accuracy | chance |",
              "|---|---|---|---|---|---|"]
     claims = []
@@ -83,15 +93,25 @@ def sg_vs_true_report(table: pd.DataFrame) -> str:
             sd = float(acc.std()) if len(acc) > 1 else 0.0
             lines.append(f"| {task} | {label} | {len(group)} | {_fmt(float(acc.mean()), sd)} | "
                          f"{float(group['final_test_accuracy'].mean()):.3f} | {chance:.3f} |")
-            (true if group["surrogate"].iloc[0] == TRUE_GRADIENT else sg).append(float(acc.mean()))
-        if sg:
-            claims.append(f"- {task}: SG learning trains the network (needs a best test accuracy ≥ {SG_LEARNS:g} in "
-                          f"every SG condition; ours, lowest: {min(sg):.3f}): {verdict(min(sg) >= SG_LEARNS)}.")
+            entry = (label, float(acc.mean()), accuracy_noise(group, float(acc.mean())))
+            (true if group["surrogate"].iloc[0] == TRUE_GRADIENT else sg).append(entry)
+        if sg and true:
+            worst = min(sg, key=lambda e: e[1])
+            best_true = max(true, key=lambda e: e[1])
+            noise = float(np.hypot(worst[2], best_true[2]))
+            gap = worst[1] - best_true[1]
+            claims.append(claim(f"{task}: SG learning trains the network where the true gradient does not",
+                                f"every SG condition above the true gradient by > {Z_SIGNIFICANT:g} noise units",
+                                "noise estimate", f"lowest SG {worst[1]:.3f} − true gradient {best_true[1]:.3f} = "
+                                f"{gap:.3f}, noise {noise:.3f}", gap > Z_SIGNIFICANT * noise))
         else:
-            claims.append(f"- {task}: SG learning trains the network: not run.")
+            claims.append(f"- {task}: SG learning trains the network where the true gradient does not: not run "
+                          "(needs an SG and a true-gradient condition).")
         if true:
-            claims.append(f"- {task}: the true gradient stays at chance (needs ≤ chance {chance:.3f} + "
-                          f"{NEAR_CHANCE:g}; ours: {max(true):.3f}): {verdict(max(true) <= chance + NEAR_CHANCE)}.")
+            label, value, noise = max(true, key=lambda e: abs(e[1] - chance))
+            claims.append(claim(f"{task}: the true gradient stays at chance", f"|accuracy − chance {chance:.3f}| ≤ "
+                                f"{Z_EQUAL:g} noise units", "noise estimate",
+                                f"{value:.3f}, noise {noise:.3f}", abs(value - chance) <= Z_EQUAL * max(noise, 1e-12)))
         else:
             claims.append(f"- {task}: the true gradient stays at chance: not run.")
     return "\n".join(lines + [""] + claims)
