@@ -159,3 +159,14 @@ def test_the_readme_gallery_is_up_to_date(monkeypatch):
     block = text.split(figures.report.GALLERY_START, 1)[1].split(figures.report.GALLERY_END, 1)[0]
     assert block == "\n" + figures.report.gallery_markdown(), (
         "README gallery is stale: python -c 'from sgtheory.figures.report import write_gallery; write_gallery()'")
+
+
+def test_sections_link_the_same_figure_at_the_other_profiles(tmp_path):
+    quick, medium = tmp_path / "figures", tmp_path / "figures" / "medium"
+    medium.mkdir(parents=True)
+    (quick / "scale.md").write_text(section("scale", "- a: **needs the paper profile**"))
+    (quick / "activity.md").write_text(section("activity", "- b: **holds**"))
+    (medium / "scale.md").write_text(section("scale", "- a: **holds**"))
+    assert "## scale\n\nAlso at the [medium profile](medium/REPORT.md#scale).\n" in write_report(quick).read_text()
+    assert "## activity\n\nAlso at" not in (quick / "REPORT.md").read_text()
+    assert "## scale\n\nAlso at the [quick profile](../REPORT.md#scale).\n" in write_report(medium).read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -273,6 +274,30 @@ def catalog_row(entry: PublishedFigure, sections: dict[str, str], records: dict[
     return [entry.paper, figure, ours, status, *built_columns(built, sections, records)]
 
 
+PROFILE_FOLDERS = ("medium", "paper")  # subfolders of the quick folder (figures/) that hold other profiles
+
+
+def other_profiles(stem: str, folder: Path) -> list[tuple[str, str]]:
+    """(profile, link) of the same figure in the other profile folders (figures/, figures/medium, figures/paper)
+    that have its section; links relative to ``folder``."""
+    root = folder.parent if folder.name in PROFILE_FOLDERS else folder
+    found = []
+    for name, other in (("quick", root), *((p, root / p) for p in PROFILE_FOLDERS)):
+        if other.resolve() != folder.resolve() and (other / f"{stem}.md").is_file():
+            found.append((name, f"{os.path.relpath(other, folder)}/{REPORT_NAME}#{anchor(stem)}".removeprefix("./")))
+    return found
+
+
+def with_other_profiles(section: str, stem: str, folder: Path) -> str:
+    """``section`` with a line after its heading that links the same figure at the other profiles."""
+    links = other_profiles(stem, folder)
+    if not links:
+        return section
+    heading, _, rest = section.partition("\n")
+    line = "Also at the " + ", ".join(f"[{name} profile]({link})" for name, link in links) + "."
+    return f"{heading}\n\n{line}\n{rest}"
+
+
 def report_markdown(folder: str | Path) -> str:
     """REPORT.md of ``folder``: header, summary of every published figure, the papers, then every section."""
     sections, records = read_folder(Path(folder))
@@ -295,7 +320,8 @@ def report_markdown(folder: str | Path) -> str:
     table = ["| paper | figure | ours | status | claims | profile | compute time |", "|---|---|---|---|---|---|---|"]
     table += ["| " + " | ".join(row) + " |" for row in rows]
     papers = [f"- **{name}**: {paper.reference} (spec `{paper.spec}`)" for name, paper in PAPERS.items()]
-    body = "\n".join(sections[s] for s in [*(s for s in catalogued if s in sections), *extra])
+    body = "\n".join(with_other_profiles(sections[s], s, Path(folder))
+                     for s in [*(s for s in catalogued if s in sections), *extra])
     return (header + "## Summary\n\n" + "\n".join(table) + "\n\nSpec sections refer to the files in `shared/specs/`. "
             "Papers:\n\n" + "\n".join(papers) + "\n\n" + body)
 
