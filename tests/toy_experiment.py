@@ -27,7 +27,7 @@ def toy_run(configs, progress=None):
 
 
 def toy_draw(table):
-    fig, ax = plt.subplots(figsize=(2, 2))
+    fig, ax = plt.subplots(figsize=(2.5, 2), layout="constrained")
     for seed, rows in table.groupby("seed"):
         ax.plot(rows["step"], rows["value"], label=f"seed {seed}")
     ax.set_xlabel("step")
