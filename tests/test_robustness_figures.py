@@ -259,3 +259,12 @@ def test_activity_report_finds_the_critical_activity(tmp_path, monkeypatch):
     assert "8 levels and 1 seed(s)" in small and "**needs the paper profile**" in small
     texts = render_texts(monkeypatch, "activity", table, tmp_path)
     assert "not run" not in texts
+
+
+def test_scale_harm_needs_controls_that_learn():
+    table = scale_table(adr=0.6, aprop=0.5, depths=(1, 2))
+    deep = (table["layers"] == 2) & ~((table["scale"] == "asymptotic") & table["diff_reset"])
+    table.loc[deep & ~table["recurrent"], ["best_test_accuracy"]] = 0.11  # deep controls at chance
+    report = scale_report(table)
+    assert "aCtl at 2 layer(s) does not learn here (0.110, chance 0.100)" in report
+    assert "at every depth (Fig. 5d: aDR below aCtl)" in report and report.count("**needs the paper profile**") == 1

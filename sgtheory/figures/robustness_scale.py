@@ -171,6 +171,7 @@ def scale_report(table: pd.DataFrame) -> str:
     runs = _scale_runs(table)
     task = runs["task"].iloc[0] if len(runs) else "?"
     slopes = runs["slope"].nunique() if len(runs) else 0
+    chance = _chance(table, task)
 
     def get(recurrent, layers, name):
         return stats.get((recurrent, layers, name), (math.nan, math.nan, 0))
@@ -206,13 +207,18 @@ def scale_report(table: pd.DataFrame) -> str:
                  Z_SIGNIFICANT * math.hypot(noise[(recurrent, d, c)], noise[(recurrent, d, harmed)]), d, c)
                 for d, c in present]
         worst = min(gaps, key=lambda g: g[0] - g[1])
+        idle = [(d, c) for d, c in present
+                if get(recurrent, d, c)[0] <= chance + Z_SIGNIFICANT * noise[(recurrent, d, c)]]
         why = "" if enough else f" — this grid has {slopes} slope(s)"
+        why += "".join(f" — {c} at {d} layer(s) does not learn here ({get(recurrent, d, c)[0]:.3f}, chance "
+                       f"{chance:.3f}), so no harm can show" for d, c in idle)
         return claim(statement, f"{harmed} below each of {', '.join(controls)} by > {Z_SIGNIFICANT:g} noise units"
-                     f"{' at every depth' if len(depths) > 1 else ''}, on a grid of ≥ {SCALE_SLOPES} slopes{why}",
+                     f"{' at every depth' if len(depths) > 1 else ''}, on a grid of ≥ {SCALE_SLOPES} slopes, with "
+                     f"every control above chance by > {Z_SIGNIFICANT:g} noise units{why}",
                      "noise estimate; grid from spec §7",
                      f"smallest margin: {worst[3]} − {harmed} = {worst[0]:.3f} at {worst[2]} layer(s), "
                      f"{Z_SIGNIFICANT:g} noise units = {worst[1]:.3f}",
-                     all(g[0] > g[1] for g in gaps) if enough else None)
+                     all(g[0] > g[1] for g in gaps) if enough and not idle else None)
 
     claims = [""]
     s_ctl, a_ctl = get(False, 1, "sCtl"), get(False, 1, "aCtl")
