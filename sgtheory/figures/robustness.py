@@ -60,7 +60,7 @@ GRID_SLOPES, GRID_LRS, GRID_SEEDS = 5, 4, 3  # shape robustness: a β × η grid
 SCALE_SLOPES = 3  # scale: best cells of at least 3 slopes spanning the small and large β of Fig. 5 (spec §7)
 ACTIVITY_LEVELS, ACTIVITY_SEEDS = 8, 3  # activity: at least 8 regulariser levels and 3 seeds (issue 16)
 PAPER_ADR = 0.78  # Fig. 5c: mean of the ten best aDR cells (2nd-hand, spec §7 Figure 5)
-CELLS_LABEL = "test accuracy, best cells (mean ± s.d.)"
+CELLS_LABEL = "test acc., best cells"
 
 
 # ------------------------------------------------------------------------------------------------ helpers

@@ -50,9 +50,11 @@ def critical_activity(cells: pd.DataFrame, chance: float = 0.0) -> dict[str, flo
 
 
 def _hidden_raster(ax, table: pd.DataFrame, run: pd.Series, title: str) -> None:
-    spikes = table[(table["kind"] == "spike") & (table["run_id"] == run["run_id"]) & (table["layer"] == "hidden1")]
+    stored = table[(table["kind"] == "spike") & (table["run_id"] == run["run_id"])]
+    spikes = stored[stored["layer"] == "hidden1"]
     if spikes.empty:
-        _not_run(ax, "no hidden raster stored")
+        ax.text(0.5, 0.5, "no hidden spike in the stored samples" if len(stored) else "no raster stored",
+                transform=ax.transAxes, ha="center", va="center", fontsize=7, style="italic")
     else:
         first = spikes[spikes["sample"] == spikes["sample"].min()]
         ax.scatter(first["time"], first["neuron"], s=6, marker="|", color="black", lw=0.8)

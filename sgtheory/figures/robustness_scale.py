@@ -102,7 +102,7 @@ def scale_figure(table: pd.DataFrame):
     task = runs["task"].iloc[0]
     chance = _chance(table, task)
     stats = scale_stats(table)
-    fig, axes = new_figure(7.2, 5.2, ncols=3, nrows=2)
+    fig, axes = new_figure(7.6, 5.2, ncols=3, nrows=2)
     shape_ax, curve_ax, bar_ax, depth_ax, rec_ax, rec_depth_ax = axes
     x = torch.linspace(-1.0, 1.0, 401)
     for beta, shade in zip((1.0, 2.0, 5.0, 10.0), (0.3, 0.5, 0.75, 1.0), strict=True):
@@ -141,7 +141,7 @@ def scale_figure(table: pd.DataFrame):
     bar_ax.set_xticks(xs, list(ff))
     paper_markers(bar_ax, [xs[3]], [PAPER_ADR], label="paper aDR (2nd-hand)")
     bar_ax.legend(frameon=False, fontsize=6, loc="upper left", bbox_to_anchor=(0.0, -0.15))
-    bar_ax.set(ylabel=CELLS_LABEL, ylim=(0, 1.05), title="feed-forward, 1 hidden layer")
+    bar_ax.set(ylabel=CELLS_LABEL, ylim=(0, 1.05), title="feed-forward, 1 layer")
 
     _depth_panel(depth_ax, stats, False, ("aCtl", "aDR"), ("reset detached (aCtl)", "differentiable reset (aDR)"),
                  chance)
@@ -150,7 +150,7 @@ def scale_figure(table: pd.DataFrame):
     rec = {name: stats.get((True, 1, name), (math.nan, math.nan, 0)) for name in ("sCtl", "sProp", "aCtl", "aProp")}
     xs = _bars(rec_ax, list(rec), rec, CONDITION_COLOURS, chance)
     rec_ax.set_xticks(xs, list(rec))
-    rec_ax.set(ylabel=CELLS_LABEL, ylim=(0, 1.05), title="recurrent, 1 hidden layer")
+    rec_ax.set(ylabel=CELLS_LABEL, ylim=(0, 1.05), title="recurrent, 1 layer")
     if all(v[2] == 0 for v in rec.values()):
         _not_run(rec_ax, "recurrent nets")
 
