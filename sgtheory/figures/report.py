@@ -68,7 +68,6 @@ class PublishedFigure:
     reason: str = "no issue yet"
 
 
-NO_TEXT = "no issue yet (the paper's panels were not available to the spec)"
 CATALOG = (
     PublishedFigure(FLOSSING_SNN, "Fig. R1", "flossing lifts the surrogate Lyapunov exponents of a binary "
                     "RNN: λ₁ over flossing epochs for two slopes, spectra after flossing k exponents", "§8.1",
