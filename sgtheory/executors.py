@@ -3,14 +3,14 @@
 A task is one batched group of runs (``sweep.groups_by_condition``). It executes :func:`run_task` and returns
 its tidy tables to the client, which writes the shards, so workers need no shared file system. The executor
 sends ``("ready", where)`` once it can take tasks; while a task runs it sends messages over a channel:
-``("worker", pid)`` when a worker process starts, ``("start", task, where)`` and ``("progress", task,
-fraction, metrics)``.
+``("start", task, where)`` and ``("progress", task, fraction, metrics)``.
 
 - ``inline``: in this process, one task after the other.
-- ``processes``: a pool of ``workers`` spawned processes (``concurrent.futures``; inline for one task or one
-  worker). If a worker process dies, the pool breaks: the tasks that were running are charged one attempt and
-  rerun one at a time (so the next death is charged to its own task), a fresh pool takes the other unfinished
-  tasks, and a task that has used up ``retries`` extra attempts is reported lost.
+- ``processes``: ``workers`` spawned processes, each with a pipe of its own (inline for one task or one
+  worker). If a worker process dies, exactly the task it was running is charged one attempt and requeued, a
+  fresh process takes its place, and a task that has used up ``retries`` extra attempts is reported lost. The
+  workers share no lock (a ``concurrent.futures`` pool shares queues whose locks a killed worker can hold for
+  ever, hanging the sweep), and a worker whose client is gone exits at its next message.
 - ``dask``: Dask's distributed engine, on the scheduler at ``scheduler`` (an address such as
   ``tcp://host:8786`` or a scheduler file) or on a local cluster of ``workers`` processes on 127.0.0.1.
   Dask reschedules the tasks of a dead worker itself; a local cluster allows ``retries`` such losses per
@@ -28,14 +28,15 @@ import multiprocessing
 import os
 import queue
 import signal
+import threading
 import time
 import traceback
 import uuid
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from multiprocessing import connection
 from pathlib import Path
 
 import pandas as pd
@@ -156,94 +157,106 @@ def run_tasks(executor: Executor, tasks: list[Task], events: Events, runner: Run
 
 # -- process pool ---------------------------------------------------------------------------------------------
 
-_worker_queue = None  # the channel of a pool worker, set by _start_worker
 
-
-def _start_worker(channel):
-    global _worker_queue
-    _worker_queue = channel
+def _worker_main(conn, runner: Runner, threads: int) -> None:
+    """A pool worker: runs each task that arrives on its own pipe ``conn`` and sends back the task's messages and
+    outcome, until the client closes the pipe or is gone (the worker then exits: it is never orphaned)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the client's to handle
-    channel.put(("worker", os.getpid()))
+    try:
+        while True:
+            task = conn.recv()
+            try:
+                conn.send(run_task(task, threads, conn.send, runner))
+            except DataError as err:
+                conn.send(("data error", str(err)))
+    except (EOFError, BrokenPipeError):
+        pass
 
 
-def _send_to_queue(message):
-    _worker_queue.put(message)
+@dataclass
+class _Worker:
+    """A worker process, the client's end of its pipe and the task it is running."""
+
+    process: multiprocessing.process.BaseProcess
+    conn: connection.Connection
+    task: Task | None = None
 
 
-def _pool_task(task: Task, threads: int, runner: Runner) -> TaskOutcome:
-    return run_task(task, threads, _send_to_queue, runner)
+def _start_worker(context, runner: Runner, threads: int) -> _Worker:
+    """Spawn a worker that ignores SIGINT from its first instruction (the disposition is inherited), so a Ctrl-C
+    while it starts up prints no traceback from it."""
+    ours, theirs = context.Pipe()
+    process = context.Process(target=_worker_main, args=(theirs, runner, threads), daemon=True)
+    main = threading.current_thread() is threading.main_thread()
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        process.start()
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, handler)
+    theirs.close()
+    return _Worker(process, ours)
 
 
 def _run_processes(executor: Executor, tasks: list[Task], events: Events, runner: Runner) -> None:
+    """Run ``tasks`` on ``executor.workers`` spawned processes, each with a pipe of its own: no lock is shared
+    between workers, so a worker killed at any instant cannot block the others, and a death is charged to exactly
+    the task its worker was running. Every worker is killed on the way out, whatever ends the sweep."""
     context = multiprocessing.get_context("spawn")
-    pending = {task.index: task for task in tasks}
-    attempts = dict.fromkeys(pending, 0)
-    suspects: list[int] = []  # tasks that were running when a worker died: retried one at a time
-    while pending:
-        batch = [pending[suspects[0]]] if suspects else list(pending.values())
-        started, broken = _run_pool(context, executor, batch, pending, events, runner)
-        if broken:
-            for index in started & set(pending) or {task.index for task in batch}:
-                attempts[index] += 1
-                if attempts[index] > executor.retries:
-                    del pending[index]
-                    events(Lost(index, attempts[index], "its worker process died"))
-                elif index not in suspects:
-                    suspects.append(index)
-        suspects = [index for index in suspects if index in pending]
+    todo = deque(tasks)
+    attempts = {task.index: 0 for task in tasks}
+    workers: list[_Worker] = []
 
+    def assign(worker: _Worker) -> None:
+        worker.task = todo.popleft() if todo else None
+        if worker.task is not None:
+            worker.conn.send(worker.task)
 
-def _run_pool(context, executor: Executor, batch: list[Task], pending: dict, events: Events,
-              runner: Runner) -> tuple[set[int], bool]:
-    """Run ``batch`` on a fresh pool until it is done or breaks; finished tasks leave ``pending``. Returns the
-    tasks that started and whether a worker died."""
-    channel = context.SimpleQueue()  # synchronous puts: a task's "start" is sent before its work begins
-    started: set[int] = set()
-    pids: set[int] = set()
-
-    def drain():
-        while not channel.empty():
-            message = channel.get()
-            if message[0] == "worker":
-                pids.add(message[1])
-            elif message[0] == "start":
-                started.add(message[1])
-            events(message)
-
-    pool = ProcessPoolExecutor(min(executor.workers, len(batch)), mp_context=context,
-                               initializer=_start_worker, initargs=(channel,))
-    futures = {pool.submit(_pool_task, task, executor.threads, runner): task.index for task in batch}
-    broken = False
-    try:
-        while futures and not broken:
-            done, _ = wait(futures, timeout=POLL_S, return_when=FIRST_COMPLETED)
-            drain()
-            for future in done:
-                index = futures.pop(future)
-                try:
-                    outcome = future.result()
-                except BrokenProcessPool:
-                    broken = True
-                    continue
-                del pending[index]
-                events(outcome)
-    except BaseException:
-        _kill(pids)
-        raise
-    finally:
-        pool.shutdown(wait=not broken, cancel_futures=True)
-    if broken:
-        _kill(pids)
-    return started, broken
-
-
-def _kill(pids: set[int]) -> None:
-    for pid in pids:
+    def drain(worker: _Worker) -> bool:
+        """Pass on every message waiting in the worker's pipe; False if the pipe is closed (the worker died)."""
         try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    pids.clear()
+            while worker.conn.poll():
+                message = worker.conn.recv()
+                if isinstance(message, TaskOutcome):
+                    events(message)
+                    assign(worker)
+                elif message[0] == "data error":
+                    raise DataError(message[1])
+                else:
+                    events(message)
+        except (EOFError, ConnectionError):
+            return False
+        return True
+
+    try:
+        for _ in range(min(executor.workers, len(tasks))):
+            workers.append(_start_worker(context, runner, executor.threads))
+            assign(workers[-1])
+        while busy := [w for w in workers if w.task is not None]:
+            connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=POLL_S)
+            for worker in busy:
+                alive = worker.process.is_alive()  # before draining: whatever it sent before dying is read
+                if (drain(worker) and alive) or worker.task is None:
+                    continue
+                task = worker.task
+                attempts[task.index] += 1
+                if attempts[task.index] > executor.retries:
+                    events(Lost(task.index, attempts[task.index], "its worker process died"))
+                else:
+                    todo.appendleft(task)
+                _stop(worker)
+                workers[workers.index(worker)] = replacement = _start_worker(context, runner, executor.threads)
+                assign(replacement)
+    finally:
+        for worker in workers:
+            _stop(worker)
+
+
+def _stop(worker: _Worker) -> None:
+    """Kill the worker's process (if it still runs) and close its pipe."""
+    worker.process.kill()
+    worker.process.join(timeout=5)
+    worker.conn.close()
 
 
 # -- Dask -----------------------------------------------------------------------------------------------------

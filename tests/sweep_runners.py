@@ -5,6 +5,7 @@ import os
 import signal
 from pathlib import Path
 
+from sgtheory.errors import DataError
 from sgtheory.experiments.train import train
 
 MARKERS = "SGTHEORY_TEST_MARKERS"
@@ -44,3 +45,8 @@ def raises(configs, progress):
     if configs[0].delay == DOOMED_DELAY:
         raise ValueError(f"delay {DOOMED_DELAY} is not supported by this runner")
     return train(configs, progress)
+
+
+def missing_data(configs, progress):
+    """Fails as a sweep over a missing user data set does: at once, in every task."""
+    raise DataError("the data set is missing")

@@ -4,6 +4,10 @@ sweep resumes with only its missing runs."""
 
 import os
 import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import dask
 import pandas as pd
@@ -223,3 +227,98 @@ def test_unreachable_scheduler_is_a_one_line_error(tmp_path, run_cli):
                               "--out", str(tmp_path / "t.parquet"))
     assert code == 2 and stderr.count("\n") == 1
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in stderr
+
+
+# -- the process pool never hangs and never leaves a process behind ---------------------------------------------
+
+POOL_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+import sweep_runners
+from sgtheory.errors import DataError
+from sgtheory.executors import Executor
+from sgtheory.experiments import expand
+from sgtheory.sweep import run_sweep
+
+configs = expand("train", {{"N": 6, "T": 20, "delay": [2, 4, 6, 8], "epochs": 2}})
+for attempt in range({attempts}):
+    try:
+        run_sweep("train", configs, {out!r} + f"/{{attempt}}.parquet", executor=Executor("processes", workers=2),
+                  runner=sweep_runners.missing_data)
+    except DataError:
+        print("stopped", flush=True)
+"""
+
+
+def children(pid: int) -> set[int]:
+    """The live child processes of ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    return {pid for pid in pids if Path(f"/proc/{pid}").exists()
+            and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"}
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_a_sweep_over_missing_data_never_hangs(tmp_path):
+    """Issue 17: the concurrent.futures pool hung in about half of such sweeps (a worker killed while the other was
+    starting, or while it held a lock of the shared queues). Twelve sweeps in a row must all stop with the error."""
+    script = POOL_SCRIPT.format(tests=str(Path(__file__).parent), attempts=12, out=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["stopped"] * 12
+
+
+def start_sweep(tmp_path) -> tuple[subprocess.Popen, set[int]]:
+    """A CLI sweep of 4 tasks of a few seconds each on 2 workers, returned once both workers have started."""
+    command = [sys.executable, "-m", "sgtheory", "train", "--N", "6", "--T", "20", "--set", "delay=[2,4,6,8]",
+               "--epochs", "3000", "--workers", "2", "--out", str(tmp_path / "t.parquet")]
+    client = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(workers := children(client.pid) - {resource_tracker(client.pid)}) < 2:
+        assert time.monotonic() < deadline and client.poll() is None, "the workers did not start"
+        time.sleep(0.2)
+    time.sleep(3)  # the workers are importing or running their first task
+    return client, workers
+
+
+def resource_tracker(pid: int) -> int | None:
+    for child in children(pid):
+        if b"resource_tracker" in Path(f"/proc/{child}/cmdline").read_bytes():
+            return child
+    return None
+
+
+def wait_gone(pids: set[int], seconds: float) -> set[int]:
+    deadline = time.monotonic() + seconds
+    while alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return alive(pids)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_ctrl_c_stops_the_pool_at_once_and_cleanly(tmp_path):
+    client, workers = start_sweep(tmp_path)
+    client.send_signal(signal.SIGINT)
+    _, stderr = client.communicate(timeout=60)
+    assert client.returncode == 130
+    assert "interrupted; finished runs are kept" in stderr and "Traceback" not in stderr
+    assert not wait_gone(workers, 10)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_workers_of_a_killed_client_exit(tmp_path):
+    """SIGKILL of the client (no clean-up code runs) must not leave orphaned workers."""
+    client, workers = start_sweep(tmp_path)
+    client.kill()
+    client.communicate(timeout=60)
+    assert not wait_gone(workers, 60)
