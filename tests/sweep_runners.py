@@ -3,6 +3,7 @@ workers inherit it). Each wraps the real train runner; markers go to the folder 
 
 import os
 import signal
+import time
 from pathlib import Path
 
 from sgtheory.errors import DataError
@@ -50,3 +51,9 @@ def raises(configs, progress):
 def missing_data(configs, progress):
     """Fails as a sweep over a missing user data set does: at once, in every task."""
     raise DataError("the data set is missing")
+
+
+def slow_dies_once(configs, progress):
+    """Every task first waits 2 s, so another task is always running when the doomed one kills its worker."""
+    time.sleep(2)
+    return dies_once(configs, progress)

@@ -185,6 +185,14 @@ def test_raising_run_goes_to_the_failures_table(kind, cluster, configs, inline_t
     pd.testing.assert_frame_equal(outcome.table, inline_table[inline_table["delay"] != 6].reset_index(drop=True))
 
 
+def test_a_death_is_charged_to_its_own_task_only(configs, inline_table, markers, tmp_path):
+    """Issue 17: with --retries 0, one dead worker used to fail the task of the other worker too."""
+    outcome = run_sweep("train", configs, tmp_path / "t.parquet", executor=Executor("processes", workers=2, retries=0),
+                        runner=sweep_runners.slow_dies_once)
+    assert outcome.failures[["seed", "delay", "kind"]].values.tolist() == [[0, 6, "worker lost"], [1, 6, "worker lost"]]
+    pd.testing.assert_frame_equal(outcome.table, inline_table[inline_table["delay"] != 6].reset_index(drop=True))
+
+
 class InterruptAfter(SweepDisplay):
     """Presses Ctrl-C once ``tasks`` tasks have finished."""
 
