@@ -16,8 +16,10 @@ RUN := --executor $(EXECUTOR) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHED
 FLOSSING_FIGURES := r1-reconcile r1 r2 r2-schedules lif-r1 lif-r2 lif-success gf-tanh gf-success model-selection
 SG_THEORY_FIGURES := theory sigmoid-bias not-gradients spike-match
 ROBUSTNESS_FIGURES := randman sg-vs-true shape-robustness scale activity
+BALANCED_FIGURES := balanced balanced-mechanism balanced-activity
+RATE_SPECTRA_FIGURES := rate-extensivity rate-lambda-max rate-dimension rate-convergence rate-noise
 
-.PHONY: setup test lint all robustness train-baseline $(FLOSSING_FIGURES) $(SG_THEORY_FIGURES) $(ROBUSTNESS_FIGURES) bench clean
+.PHONY: setup test lint all robustness train-baseline $(FLOSSING_FIGURES) $(SG_THEORY_FIGURES) $(ROBUSTNESS_FIGURES) $(BALANCED_FIGURES) $(RATE_SPECTRA_FIGURES) bench clean
 
 setup: $(VENV)/.installed
 
@@ -32,7 +34,8 @@ lint: setup
 test: setup lint
 	$(BIN)/python -m pytest
 
-all: train-baseline $(FLOSSING_FIGURES) $(SG_THEORY_FIGURES) $(ROBUSTNESS_FIGURES)
+all: train-baseline $(FLOSSING_FIGURES) $(SG_THEORY_FIGURES) $(ROBUSTNESS_FIGURES) $(BALANCED_FIGURES) \
+	$(RATE_SPECTRA_FIGURES)
 	$(SG) report $(FIGDIR)
 
 # The Zenke & Vogels figures alone (e.g. `make robustness PROFILE=medium`, about 1.5 h on 2 cores) and the report.
@@ -172,11 +175,68 @@ activity: setup
 	$(SG) classify $(RUN) --config configs/activity.yaml --profile $(PROFILE) --out $(RESULTS)/activity.parquet
 	$(SG) plot activity $(RESULTS)/activity.parquet --out $(FIGDIR)/activity.png
 
+# Engelken et al. 2022 (balanced rate networks): λ1 vs I1 for common and independent input, simulations and DMFT
+# (Fig. 2), I1_crit vs N (Fig. 3A), the mechanism of slow common input (Fig. 4), activity at three amplitudes (Fig. 9
+# independent, Fig. 8 common).
+BAL := $(SG) balanced $(RUN) --profile $(PROFILE)
+BAL_DMFT := $(BAL) --config configs/balanced_dmft.yaml
+balanced: setup
+	$(BAL) --config configs/balanced.yaml --out $(RESULTS)/balanced_sim.parquet
+	$(BAL_DMFT) --out $(RESULTS)/balanced_dmft_common.parquet
+	$(BAL_DMFT) --set input_type=independent --set "I1=[0, 1, 2, 3, 5]" --out $(RESULTS)/balanced_dmft_independent.parquet
+	$(BAL_DMFT) --set N=5000 --set "I1=[0, 30, 50, 70]" --out $(RESULTS)/balanced_dmft_5000.parquet
+	$(SG) plot balanced-lambda $(RESULTS)/balanced_sim.parquet $(RESULTS)/balanced_dmft_common.parquet \
+		$(RESULTS)/balanced_dmft_independent.parquet --out $(FIGDIR)/balanced_lambda.png
+	$(SG) plot balanced-crit $(RESULTS)/balanced_sim.parquet $(RESULTS)/balanced_dmft_common.parquet \
+		$(RESULTS)/balanced_dmft_5000.parquet --out $(FIGDIR)/balanced_crit.png
+
+balanced-mechanism: balanced
+	$(BAL) --config configs/balanced_mechanism.yaml --out $(RESULTS)/balanced_mechanism.parquet
+	$(SG) plot balanced-mechanism $(RESULTS)/balanced_mechanism.parquet $(RESULTS)/balanced_dmft_common.parquet \
+		--out $(FIGDIR)/balanced_mechanism.png
+
+BAL_ACT := $(BAL) --config configs/balanced_activity.yaml
+balanced-activity: setup
+	$(BAL_ACT) --out $(RESULTS)/balanced_activity_independent.parquet
+	$(BAL_ACT) --set method=dmft --seeds 0 --out $(RESULTS)/balanced_activity_independent_dmft.parquet
+	$(SG) plot balanced-activity $(RESULTS)/balanced_activity_independent.parquet \
+		$(RESULTS)/balanced_activity_independent_dmft.parquet --out $(FIGDIR)/balanced_activity_independent.png
+	$(BAL_ACT) --set input_type=common --set "I1=[0, 10, 30]" --out $(RESULTS)/balanced_activity_common.parquet
+	$(BAL_ACT) --set input_type=common --set "I1=[0, 10, 30]" --set method=dmft --seeds 0 \
+		--out $(RESULTS)/balanced_activity_common_dmft.parquet
+	$(SG) plot balanced-activity $(RESULTS)/balanced_activity_common.parquet \
+		$(RESULTS)/balanced_activity_common_dmft.parquet --out $(FIGDIR)/balanced_activity_common.png
+
+# Engelken, Wolf & Abbott 2023 (Lyapunov spectra of chaotic rate networks): one `rate-spectrum` table per figure.
+RATE := $(SG) rate-spectrum $(RUN) --profile $(PROFILE)
+rate-extensivity: setup
+	$(RATE) --config configs/rate_extensivity.yaml --out $(RESULTS)/rate_extensivity.parquet
+	$(SG) plot rate-extensivity $(RESULTS)/rate_extensivity.parquet --out $(FIGDIR)/rate_extensivity.png
+
+rate-lambda-max: setup
+	$(RATE) --config configs/rate_lambda_max.yaml --out $(RESULTS)/rate_lambda_max.parquet
+	$(SG) plot rate-lambda-max $(RESULTS)/rate_lambda_max.parquet --out $(FIGDIR)/rate_lambda_max.png
+
+rate-dimension: setup
+	$(RATE) --config configs/rate_dimension.yaml --out $(RESULTS)/rate_dimension.parquet
+	$(SG) plot rate-dimension $(RESULTS)/rate_dimension.parquet --out $(FIGDIR)/rate_dimension.png
+
+rate-convergence: setup
+	$(RATE) --config configs/rate_convergence.yaml --out $(RESULTS)/rate_convergence.parquet
+	$(SG) plot rate-convergence $(RESULTS)/rate_convergence.parquet --out $(FIGDIR)/rate_convergence.png
+
+rate-noise: setup
+	$(RATE) --config configs/rate_noise.yaml --out $(RESULTS)/rate_noise.parquet
+	$(SG) plot rate-noise $(RESULTS)/rate_noise.parquet --out $(FIGDIR)/rate_noise.png
+
 bench: setup
 	$(BIN)/python benchmarks/bench_train.py --epochs 20 --out benchmarks/out/bench_train.json
 	$(BIN)/python benchmarks/bench_lyapunov.py --out benchmarks/out/bench_lyapunov.json
+	$(BIN)/python benchmarks/bench_dmft.py --out benchmarks/out/bench_dmft.json
 	$(BIN)/python benchmarks/bench_spike_match.py --out benchmarks/out/bench_spike_match.json
 	$(BIN)/python benchmarks/bench_sweep.py --out benchmarks/out/bench_sweep.json
+	$(BIN)/python benchmarks/bench_cli_startup.py --out benchmarks/out/bench_cli_startup.json
+	$(BIN)/python benchmarks/bench_rate_spectrum.py --out benchmarks/out/bench_rate_spectrum.json
 	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/pip install --quiet --no-deps "norse==1.1.0"  # its torchvision requirement would replace the pinned torch
 	$(BIN)/python benchmarks/bench_classify.py --out benchmarks/out/bench_classify.json

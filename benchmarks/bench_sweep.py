@@ -34,8 +34,8 @@ from pathlib import Path
 import torch
 
 from sgtheory.executors import Executor
-from sgtheory.experiments.sigmoid import SigmoidBiasConfig
-from sgtheory.experiments.train import TrainConfig
+from sgtheory.experiments.configs.sigmoid_bias import SigmoidBiasConfig
+from sgtheory.experiments.configs.train import TrainConfig
 from sgtheory.sweep import run_sweep
 
 

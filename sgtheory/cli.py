@@ -3,6 +3,9 @@
 Each experiment command takes its settings from (in increasing precedence) the config defaults,
 ``--config FILE`` (with ``--profile``), its own options, and ``--set key=value``. Bad input gets one
 line on stderr and exit code 2, before anything is written.
+
+Parsing, ``--help`` and config validation import no torch, numpy or pandas (the registry holds only the torch-free
+config classes); a command imports them in its body, once its input is valid.
 """
 
 from __future__ import annotations
@@ -14,17 +17,14 @@ from pathlib import Path
 from typing import get_type_hints
 
 import click
-import torch
-from tqdm import tqdm
 
 from sgtheory import __version__
+from sgtheory.choices import EXECUTORS, FORMATS
 from sgtheory.config import field_help, parse_set
-from sgtheory.errors import ClusterError, ConfigError, DataError, ExecutorError, ResultsError
-from sgtheory.executors import EXECUTORS, Executor
+from sgtheory.errors import ClusterError, ConfigError, DataError, ExecutorError, ResourceError, ResultsError
 from sgtheory.experiments import EXPERIMENTS, Experiment, expand, load_config_file
-from sgtheory.experiments.classify import CLASSIFY_TASKS
-from sgtheory.results import FORMATS, check_output
-from sgtheory.sweep import SweepDisplay
+from sgtheory.experiments.configs.classify import CLASSIFY_TASKS
+from sgtheory.memory import check_memory
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
@@ -66,13 +66,16 @@ def gather(experiment: str, config_file, profile, options: dict, sets) -> list:
     return expand(experiment, overrides)
 
 
-class SweepProgress(SweepDisplay):
+class SweepProgress:
     """One progress bar for a whole sweep: runs done (fractions of the running tasks included), running and
-    failed, the ETA, and the latest metrics of a running task."""
+    failed, the ETA, and the latest metrics of a running task. It receives the events of
+    :class:`sgtheory.sweep.SweepDisplay` (not its subclass: the sweep module imports pandas)."""
 
     bar = None
 
     def start(self, experiment, runs, tasks, where):
+        from tqdm import tqdm
+
         self.running: dict[int, tuple[int, float]] = {}  # task -> (runs, fraction done)
         self.done = self.failed = 0
         if runs:
@@ -102,6 +105,13 @@ class SweepProgress(SweepDisplay):
         self.done += ok
         self.failed += failed
         self._show()
+
+    def note(self, text):
+        message = f"sgtheory: note: {text}"
+        if self.bar is not None:
+            self.bar.write(message, file=sys.stderr)
+        else:
+            click.echo(message, err=True)
 
     def close(self):
         if self.bar is not None:
@@ -149,22 +159,38 @@ def experiment_command(name: str, experiment: Experiment) -> click.Command:
     @click.option("--retries", type=int, default=2, show_default=True,
                   help="Extra attempts for a task whose worker process died.")
     @click.option("--threads", type=int, default=1, show_default=True, help="Torch intra-op threads per task.")
+    @click.option("--checkpoint-every", type=float, default=300.0, show_default=True, metavar="SECONDS",
+                  help="Save a running task's state this often (after an epoch; train, classify, floss, spike-match) "
+                       "beside the shards, so an interrupted run resumes from it; 0: no checkpoints.")
+    @click.option("--force", is_flag=True,
+                  help="Run even if the memory estimate exceeds the memory available (README, Memory).")
     def command(config_file, profile, seeds, sets, out, fmt, executor, workers, scheduler, retries, threads,
-                **options):
-        from sgtheory.sweep import run_sweep
-
+                checkpoint_every, force, **options):
         if seeds is not None:
             options["seeds"] = seeds
         try:
             configs = gather(name, config_file, profile, options, sets)
+            if experiment.check_inputs is not None:
+                experiment.check_inputs(configs)
+        except (ConfigError, DataError) as err:
+            fail(str(err))
+        import torch  # the run's libraries: only once the configs are valid
+
+        from sgtheory.executors import Executor
+        from sgtheory.results import check_output
+        from sgtheory.sweep import groups_by_condition, run_sweep
+
+        try:
+            where = Executor("dask" if scheduler else executor, workers, scheduler, threads, retries, checkpoint_every)
+            if not force:
+                check_memory(groups_by_condition(configs), where)
             out, fmt = check_output(out, fmt)
-            where = Executor("dask" if scheduler else executor, workers, scheduler, threads, retries)
-        except (ConfigError, ResultsError, ExecutorError) as err:
+        except (ResultsError, ExecutorError, ResourceError) as err:
             fail(str(err))
         torch.set_num_threads(threads)
         try:
             outcome = run_sweep(name, configs, out, fmt, where, SweepProgress(), profile=profile)
-        except (DataError, ExecutorError) as err:  # a user data set (--data-dir) or the scheduler is unusable
+        except (DataError, ExecutorError, ResultsError) as err:  # unusable data set, scheduler or output (locked)
             fail(str(err))
         click.echo(f"wrote {len(outcome.table)} rows of {outcome.runs} runs to {out}"
                    + (f" ({outcome.skipped} runs were already complete)" if outcome.skipped else ""))
@@ -190,16 +216,28 @@ def plot(figure, tables, out):
     (conservative-check), theory (stochastic-neuron), spike-match and spike-match-stats (spike-match),
     randman (randman), sg-vs-true, shape-robustness, scale and activity (classify).
     """
-    from sgtheory.figures import FIGURES, render
+    from sgtheory.results import check_writable
 
-    if figure not in FIGURES:
-        fail(f"unknown figure '{figure}'; available: {', '.join(FIGURES)}")
+    if Path(out).suffix.lower() != ".png":
+        fail(f"--out {out}: a figure is written as .png (and a .pdf beside it); give a name ending in .png")
     for table in tables:
         if not Path(table).is_file():
             fail(f"table '{table}' does not exist; run the experiment first (see the Makefile)")
     try:
+        check_writable(out, "write figure")
+    except ResultsError as err:
+        fail(str(err))
+    from sgtheory.figures import FIGURES, render
+
+    if figure not in FIGURES:
+        fail(f"unknown figure '{figure}'; available: {', '.join(FIGURES)}")
+    try:
         paths = render(figure, tables, out)
-    except (ValueError, KeyError) as err:
+    except KeyError as err:
+        fail(f"cannot draw {figure} from {', '.join(tables)}: they lack a column it needs ({err.args[0]}); figure "
+             f"{figure} draws tables of `sgtheory {' / '.join(FIGURES[figure].experiments)}` run with the settings of "
+             "its Makefile target")
+    except ValueError as err:
         fail(f"cannot draw {figure} from {', '.join(tables)}: {err}")
     click.echo("wrote " + ", ".join(map(str, paths)))
 
@@ -210,6 +248,12 @@ def report(folder):
     """Assemble FOLDER/REPORT.md and REPORT.html (images inline) from the report sections that `sgtheory plot`
     wrote there, with a summary of every published figure of every paper: built or not run, claims, profile and
     compute time."""
+    from sgtheory.results import check_writable
+
+    try:
+        check_writable(Path(folder) / "REPORT.md", "write the report")
+    except ResultsError as err:
+        fail(str(err))
     from sgtheory.figures import write_report
 
     path = write_report(folder)
@@ -217,13 +261,15 @@ def report(folder):
 
 
 @cli.command()
-@click.option("--config", "config_file", default="configs/cluster/slurm.yaml", show_default=True,
-              type=click.Path(dir_okay=False), help="YAML file of dask_jobqueue.SLURMCluster arguments.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="YAML file of dask_jobqueue.SLURMCluster arguments. [default: the package's slurm.yaml, "
+                   "`sgtheory cluster --show-config` prints it]")
 @click.option("--jobs", type=int, default=8, show_default=True, help="SLURM jobs (one Dask worker each).")
 @click.option("--scheduler-file", default="results/scheduler.json", show_default=True,
               help="Where the scheduler writes its address, for --scheduler / SCHEDULER=.")
 @click.option("--dry-run", is_flag=True, help="Print the job script of one worker and exit (submits nothing).")
-def cluster(config_file, jobs, scheduler_file, dry_run):
+@click.option("--show-config", is_flag=True, help="Print the cluster config in effect (to copy and edit) and exit.")
+def cluster(config_file, jobs, scheduler_file, dry_run, show_config):
     """Start a Dask cluster on SLURM (dask-jobqueue) and keep its scheduler up until Ctrl-C.
 
     Sweeps run on it with --scheduler FILE; the scheduler runs here, the workers in SLURM jobs, and results
@@ -236,10 +282,17 @@ def cluster(config_file, jobs, scheduler_file, dry_run):
     """
     import time
 
-    from sgtheory.cluster import slurm_cluster
+    from sgtheory.cluster import DEFAULT_CONFIG, slurm_cluster
 
+    config_file = config_file or DEFAULT_CONFIG
     if jobs < 1:
         fail(f"--jobs={jobs} must be >= 1")
+    if show_config:
+        try:
+            click.echo(Path(config_file).read_text(), nl=False)
+        except OSError as err:
+            fail(f"cannot read cluster config '{config_file}': {err.strerror}")
+        return
     try:
         slurm = slurm_cluster(config_file, None if dry_run else scheduler_file)
     except ClusterError as err:

@@ -1,6 +1,6 @@
 """Dask clusters on batch systems: ``sgtheory cluster`` starts a dask-jobqueue SLURMCluster from a YAML file of
-its keyword arguments (``configs/cluster/slurm.yaml``), writes the scheduler file and keeps the scheduler up; sweeps
-reach it with ``--scheduler FILE`` (``make all EXECUTOR=dask SCHEDULER=FILE``).
+its keyword arguments (default: the package's ``slurm.yaml``), writes the scheduler file and keeps the scheduler
+up; sweeps reach it with ``--scheduler FILE`` (``make all EXECUTOR=dask SCHEDULER=FILE``).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from pathlib import Path
 import yaml
 
 from sgtheory.errors import ClusterError
+
+DEFAULT_CONFIG = Path(__file__).with_name("slurm.yaml")  # ships with the package: works from any folder
 
 
 def slurm_settings(path: str | Path) -> dict:
@@ -40,8 +42,6 @@ def slurm_cluster(path: str | Path, scheduler_file: str | Path | None = None):
     from dask_jobqueue import SLURMCluster
 
     settings = slurm_settings(path)
-    if settings.get("log_directory"):
-        Path(settings["log_directory"]).mkdir(parents=True, exist_ok=True)
     options = {"dashboard_address": ":0"} | (settings.pop("scheduler_options", None) or {})
     if scheduler_file:
         options["scheduler_file"] = str(scheduler_file)

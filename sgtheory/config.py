@@ -1,5 +1,6 @@
 """The shared config machinery: the RunConfig base (seed, hashes), validation helpers, YAML files with profiles and
-``--set`` grid expansion. Each experiment's Config class lives next to its ``run()`` in ``sgtheory.experiments``.
+``--set`` grid expansion. Each experiment's Config class lives in its torch-free module of
+``sgtheory.experiments.configs``; its ``run()`` in ``sgtheory.experiments``.
 
 A config file is a YAML mapping of config keys (the same names as the CLI options and the result
 columns), plus optional ``seeds`` (``"0-8"``, ``[0, 3]`` or ``4``) and ``profiles`` (named mappings
@@ -16,7 +17,7 @@ import hashlib
 import itertools
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, get_type_hints
 
@@ -35,10 +36,11 @@ def parse_scale(value: Any) -> str | float | None:
         return str(value)
 
 
-def check_choice(name: str, value: Any, allowed) -> None:
-    """ConfigError unless ``value`` is one of ``allowed``."""
+def check_choice(name: str, value: Any, allowed, hint: str = "") -> None:
+    """ConfigError unless ``value`` is one of ``allowed`` (``hint``: where the other choices live)."""
     if value not in allowed:
-        raise ConfigError(f"{name}={value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}")
+        raise ConfigError(f"{name}={value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}"
+                          + (f" ({hint})" if hint else ""))
 
 
 def check_positive(name: str, value: float, strict: bool = True) -> None:
@@ -84,8 +86,16 @@ class RunConfig:
         """Runs with equal keys train together as one batched computation (default: those differing by seed)."""
         return self.condition_hash()
 
+    @classmethod
+    def task_bytes(cls, configs: Sequence[RunConfig]) -> float:
+        """Estimated peak bytes of the tensors of one task: the runs ``configs`` (equal ``batch_key``) computed
+        together. Every experiment's config class defines it (torch-free arithmetic on its fields);
+        :mod:`sgtheory.memory` adds the process and compares the sum with the memory available."""
+        raise NotImplementedError(f"{cls.__name__} has no memory estimate (task_bytes)")
+
 
 RESERVED_KEYS = ("seeds", "profiles", "experiment")
+MAX_RUNS = 100_000  # runs per command: more is a typo on any machine we know (the paper grids have < 2000)
 
 
 def stable_hash(d: Mapping[str, Any]) -> str:
@@ -107,7 +117,12 @@ def parse_seeds(value: Any) -> list[int]:
             seeds = []
             for part in str(value).split(","):
                 lo, sep, hi = part.strip().partition("-")
+                if sep and int(hi) - int(lo) >= MAX_RUNS:
+                    raise ConfigError(f"seeds={value!r} names {int(hi) - int(lo) + 1} seeds; at most {MAX_RUNS} "
+                                      "runs per command (split the sweep)")
                 seeds += list(range(int(lo), int(hi) + 1)) if sep else [int(lo)]
+    except ConfigError:
+        raise
     except (TypeError, ValueError):
         raise ConfigError(f"seeds={value!r} is not a seed list; use e.g. 0-8, 0,2,5 or 3") from None
     if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
@@ -158,12 +173,15 @@ def read_config_file(path: str | Path, profile: str | None, experiment: str) -> 
     against the experiment's config class by the caller (:func:`sgtheory.experiments.load_config_file`)."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as err:
         raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not a text file (not UTF-8); expected YAML") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"config file {path} is not valid YAML: {str(err).splitlines()[0]}") from None
-    data = data or {}
+    if data is None:
+        raise ConfigError(f"config file {path} is empty; expected a mapping of config keys to values")
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping of keys to values")
     if data.get("experiment", experiment) != experiment:
@@ -205,6 +223,10 @@ def expand_grid(cls: type, overrides: Mapping[str, Any]) -> list:
     for key, values in axes.items():
         if not values:
             raise ConfigError(f"{key}=[] is an empty grid axis")
+    count = math.prod(map(len, axes.values())) * len(seeds)
+    if count > MAX_RUNS:
+        raise ConfigError(f"the configuration asks for {count} runs ({count // len(seeds)} conditions x {len(seeds)} "
+                          f"seeds); at most {MAX_RUNS} runs per command (split the sweep)")
     runs = []
     for combo in itertools.product(*axes.values()):
         fields = {k: _coerce(cls, k, v) for k, v in zip(axes, combo, strict=True)}

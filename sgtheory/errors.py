@@ -25,5 +25,9 @@ class ClusterError(ValueError):
     """A bad cluster config."""
 
 
+class ResourceError(ValueError):
+    """The runs would need more memory than is available (the message gives the estimate and the limit)."""
+
+
 class NonFiniteError(ArithmeticError):
     """A computed curve holds NaN or infinity (not a user error: the caller reports it)."""

@@ -3,7 +3,8 @@
 A task is one batched group of runs (``sweep.groups_by_condition``). It executes :func:`run_task` and returns
 its tidy tables to the client, which writes the shards, so workers need no shared file system. The executor
 sends ``("ready", where)`` once it can take tasks; while a task runs it sends messages over a channel:
-``("start", task, where)`` and ``("progress", task, fraction, metrics)``.
+``("start", task, where)``, ``("progress", task, fraction, metrics)`` and ``("note", task, text)`` (about its
+checkpoint: resumed from, ignored, unwritable).
 
 - ``inline``: in this process, one task after the other.
 - ``processes``: ``workers`` spawned processes, each with a pipe of its own (inline for one task or one
@@ -42,6 +43,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from sgtheory.checkpoint import Checkpointer, resumable
 from sgtheory.errors import DataError, ExecutorError
 from sgtheory.results import tidy
 
@@ -55,14 +57,16 @@ PROGRESS_EVERY_S = 1.0  # a task sends at most one progress message per interval
 @dataclass(frozen=True)
 class Executor:
     """How a sweep runs: ``kind`` (one of EXECUTORS), ``workers`` processes (processes, local dask cluster),
-    Dask ``scheduler`` address or scheduler file, torch ``threads`` per task, and ``retries``: extra attempts
-    for a task whose worker died."""
+    Dask ``scheduler`` address or scheduler file, torch ``threads`` per task, ``retries``: extra attempts
+    for a task whose worker died, and ``checkpoint_every``: seconds between the checkpoints of a running task
+    that can resume (0: none; :mod:`sgtheory.checkpoint`)."""
 
     kind: str = "processes"
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     scheduler: str | None = None
     threads: int = 1
     retries: int = 2
+    checkpoint_every: float = 300.0
 
     def __post_init__(self):
         if self.kind not in EXECUTORS:
@@ -73,6 +77,8 @@ class Executor:
             raise ExecutorError(f"--threads={self.threads} must be >= 1")
         if self.retries < 0:
             raise ExecutorError(f"--retries={self.retries} must be >= 0")
+        if not self.checkpoint_every >= 0:  # also refuses NaN
+            raise ExecutorError(f"--checkpoint-every={self.checkpoint_every} must be >= 0 seconds (0: no checkpoints)")
         if self.scheduler and self.kind != "dask":
             raise ExecutorError("--scheduler needs --executor dask")
 
@@ -83,6 +89,8 @@ class Task:
     experiment: str
     configs: list
     length: int = 1  # progress steps of the task (the experiment's task_length), so workers need no registry
+    checkpoint: str | None = None  # the task's checkpoint file, for a runner that can resume (None: no checkpoints)
+    checkpoint_every: float = 300.0  # seconds between checkpoints
 
 
 @dataclass
@@ -119,8 +127,12 @@ def run_task(task: Task, threads: int, send, runner: Runner) -> TaskOutcome:
     torch.set_num_threads(threads)
     send(("start", task.index, f"{os.uname().nodename}:{os.getpid()}"))
     start = time.perf_counter()
+    options = {}
+    if task.checkpoint is not None and resumable(runner):
+        options["checkpoint"] = Checkpointer(task.checkpoint, task.configs, task.checkpoint_every,
+                                             lambda text: send(("note", task.index, text)))
     try:
-        results = runner(task.configs, _Reporter(send, task))
+        results = runner(task.configs, _Reporter(send, task), **options)
         runs = [(r.config, tidy(r.config, task.experiment, r.rows), r.error) for r in results]
         return TaskOutcome(task.index, runs, time.perf_counter() - start)
     except DataError:

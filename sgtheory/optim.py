@@ -41,6 +41,17 @@ class Adam:
         for p in self.params:
             p.grad = None
 
+    def state_dict(self) -> dict[str, Tensor | list[Tensor]]:
+        """The moments m, v, the step counts t and the learning rates (copies), for a checkpoint."""
+        return {"m": [m.clone() for m in self.m], "v": [v.clone() for v in self.v], "t": self.t.clone(),
+                "lr": self.lr.clone()}
+
+    def load_state_dict(self, state: dict[str, Tensor | list[Tensor]]) -> None:
+        """Continue from a :meth:`state_dict` of an Adam over parameters of the same shapes."""
+        for mine, saved in zip([*self.m, *self.v, self.t, self.lr], [*state["m"], *state["v"], state["t"], state["lr"]],
+                               strict=True):
+            mine.copy_(saved)
+
     @torch.no_grad()
     def step(self, mask: Tensor | None = None) -> None:
         b1, b2 = self.betas

@@ -12,10 +12,12 @@ requested runs into the output table.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,30 +34,44 @@ META_KEY = b"sgtheory"
 
 
 def output_format(path: Path, fmt: str | None) -> str:
-    """The table format: ``fmt`` if given, else from the suffix (.parquet or .csv)."""
-    fmt = fmt or path.suffix.lstrip(".").lower()
+    """The table format: ``fmt`` if given, else from the suffix (.parquet or .csv); a ``fmt`` that contradicts a
+    known suffix is refused (CSV bytes in a ``.parquet`` file would mislead every reader)."""
+    suffix = path.suffix.lstrip(".").lower()
+    if fmt and suffix in FORMATS and suffix != fmt:
+        raise ResultsError(f"cannot write '{path}' as {fmt}: its suffix says {suffix}; drop --format or change the "
+                           "suffix")
+    fmt = fmt or suffix
     if fmt not in FORMATS:
         raise ResultsError(f"cannot write '{path}': the format must be one of {', '.join(FORMATS)} "
                            "(from --format or the file suffix)")
     return fmt
 
 
-def check_output(path: str | Path, fmt: str | None = None) -> tuple[Path, str]:
-    """Validate an output path before any work: a known format and a folder we can write to.
-
-    Creates the folder if needed and proves it writable with a temporary file that is removed again.
-    """
+def check_writable(path: str | Path, what: str = "write") -> Path:
+    """ResultsError unless ``path`` could be written: not a directory, and its nearest existing folder takes a
+    temporary file (removed again). Creates nothing that stays."""
     path = Path(path)
-    fmt = output_format(path, fmt)
     if path.is_dir():
-        raise ResultsError(f"cannot write '{path}': it is a directory")
+        raise ResultsError(f"cannot {what} '{path}': it is a directory")
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path.parent):
+        if not folder.is_dir():
+            raise NotADirectoryError(20, "not a directory")
+        with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as err:
-        raise ResultsError(f"cannot write '{path}': folder '{path.parent}' is not writable ({err.strerror})") from None
-    return path, fmt
+        raise ResultsError(f"cannot {what} '{path}': folder '{folder}' is not writable ({err.strerror})") from None
+    return path
+
+
+def check_output(path: str | Path, fmt: str | None = None) -> tuple[Path, str]:
+    """Validate an output table path before any work: a known format, consistent with ``fmt``, in a folder we
+    can write to (created only when the table is written)."""
+    path = Path(path)
+    fmt = output_format(path, fmt)
+    return check_writable(path), fmt
 
 
 def tidy(config, experiment: str, rows: Sequence[dict]) -> pd.DataFrame:
@@ -71,13 +87,22 @@ def tidy(config, experiment: str, rows: Sequence[dict]) -> pd.DataFrame:
     return frame[list(conditions) + [c for c in frame.columns if c not in conditions]]
 
 
+def _file_mode() -> int:
+    """The mode a new file gets under the user's umask (0o666 & ~umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _atomic(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` and rename the temporary file onto ``path`` (never half-written)."""
+    """Call ``write(tmp_path)`` and rename the temporary file onto ``path`` (never half-written), with the mode
+    of a file created under the user's umask (a temporary file is private until then)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -121,6 +146,30 @@ class ShardStore:
 
     def path(self, config) -> Path:
         return self.folder / f"{config.run_id()}.parquet"
+
+    @contextmanager
+    def lock(self, out: str | Path):
+        """Hold an exclusive lock on the shard folder while a sweep writes ``out``; a second sweep into the same
+        ``out`` gets a ResultsError at once instead of computing the same runs again. The lock (``flock`` on the
+        folder) goes with the process, however it ends; the folders it created are removed again if no shard was
+        written."""
+        created = [folder for folder in (self.folder, *self.folder.parents) if not folder.exists()]
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.folder, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ResultsError(f"another sgtheory command is writing '{out}' (its shards in '{self.folder}' are "
+                               "locked); wait for it to finish, or choose another --out") from None
+        try:
+            yield
+        finally:
+            os.close(fd)
+            for folder in created:  # innermost first; stops at the first that is not empty
+                if any(folder.iterdir()):
+                    break
+                folder.rmdir()
 
     def complete_metadata(self, config) -> dict[str, Any] | None:
         """The shard's metadata if it exists, belongs to this exact config (run_id and config_hash) and holds all

@@ -3,7 +3,10 @@
 Runs with equal ``batch_key`` (by default: those that differ only in their seed) form a group and execute as
 one batched computation, one task on the executor (``sgtheory.executors``). The client writes each run's shard
 as soon as its task returns; runs whose shard is already complete are skipped, so an interrupted sweep resumes
-where it stopped. Runs that fail are listed in the failures table ``<out stem>.failures.<suffix>``.
+where it stopped. A task whose run function can resume also keeps a checkpoint ``<out stem>.shards/<group>.ckpt``
+(every ``Executor.checkpoint_every`` seconds, :mod:`sgtheory.checkpoint`), so an interrupted task resumes from its
+last checkpointed epoch; the checkpoint is deleted once the group's shards are written. Runs that fail are listed in
+the failures table ``<out stem>.failures.<suffix>``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sgtheory.checkpoint import group_key
 from sgtheory.executors import Executor, Lost, Runner, Task, TaskOutcome, run_tasks
 from sgtheory.experiments import EXPERIMENTS
 from sgtheory.results import ShardStore, output_format, write_table
@@ -56,6 +60,8 @@ class SweepDisplay:
 
     def task_finished(self, index: int, ok: int, failed: int) -> None: ...
 
+    def note(self, text: str) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -63,16 +69,27 @@ def run_sweep(experiment: str, configs: Sequence, out, fmt: str | None = None, e
               display: SweepDisplay | None = None, runner: Runner | None = None,
               profile: str | None = None) -> SweepOutcome:
     """Execute the missing runs of ``configs`` on ``executor`` (default: inline) and collect every complete run
-    into ``out``; failed runs go to the failures table. ``runner`` replaces the experiment's runner (it must
+    into ``out``; failed runs go to the failures table. A second sweep into the same ``out`` while this one runs
+    gets a ResultsError. ``runner`` replaces the experiment's runner (it must
     be importable by the workers); ``profile`` is recorded in the table's metadata."""
     executor = executor or Executor("inline")
     runner = runner or EXPERIMENTS[experiment].run
     display = display or SweepDisplay()
     store = ShardStore(out)
+    with store.lock(out):
+        return _run_locked(experiment, configs, out, fmt, executor, display, runner, profile, store)
+
+
+def _run_locked(experiment: str, configs: Sequence, out, fmt: str | None, executor: Executor,
+                display: SweepDisplay, runner: Runner, profile: str | None, store: ShardStore) -> SweepOutcome:
+    """The body of :func:`run_sweep`, run while this process holds the lock of ``store``."""
     started = time.perf_counter()
     todo = [c for c in configs if not store.is_complete(c)]
     length = EXPERIMENTS[experiment].task_length
-    tasks = [Task(i, experiment, group, length(group)) for i, group in enumerate(groups_by_condition(todo))]
+    every = executor.checkpoint_every
+    tasks = [Task(i, experiment, group, length(group),
+                  str((store.folder / f"{group_key(group)}.ckpt").absolute()) if every > 0 else None, every)
+             for i, group in enumerate(groups_by_condition(todo))]
     failed: dict[str, dict] = {}
 
     def fail(config, kind: str, message: str, attempts: int = 1, trace: str | None = None):
@@ -91,6 +108,8 @@ def run_sweep(experiment: str, configs: Sequence, out, fmt: str | None = None, e
             else:
                 for config, frame, error in event.runs:
                     store.write(config, experiment, frame, error, event.wall_s / size)
+                if tasks[event.index].checkpoint is not None:
+                    Path(tasks[event.index].checkpoint).unlink(missing_ok=True)
                 display.task_finished(event.index, size, 0)
         elif isinstance(event, Lost):
             for config in tasks[event.index].configs:
@@ -102,6 +121,8 @@ def run_sweep(experiment: str, configs: Sequence, out, fmt: str | None = None, e
             display.task_started(event[1], len(tasks[event[1]].configs), event[2])
         elif event[0] == "progress":
             display.task_progress(event[1], event[2], event[3])
+        elif event[0] == "note":
+            display.note(event[2])
 
     try:
         run_tasks(executor, tasks, events, runner)

@@ -91,7 +91,7 @@ def test_non_finite_run_stops_with_message_and_keeps_rows(tmp_path, run_cli):
     # inputs of amplitude 1e39 overflow float32 to inf, so the loss is NaN from the first epoch
     code, _, stderr = run_cli("train", *TINY, "--input-amplitude", "1e39", "--out", str(out))
     assert code == 1
-    assert "(seed 0) stopped early: non-finite loss or gradient at epoch 1" in stderr
+    assert "(seed 0) stopped early: non-finite loss, gradient or gradient norm at epoch 1" in stderr
     assert "1 of 1 runs failed or stopped early" in stderr and "Traceback" not in stderr
     assert len(pd.read_parquet(out)) == 0
     assert read_metadata(out)["stopped"]

@@ -1,18 +1,19 @@
-"""The SLURM cluster config (configs/cluster/slurm.yaml) as dask-jobqueue reads it; nothing is submitted."""
+"""The SLURM cluster config (the package's slurm.yaml) as dask-jobqueue reads it; nothing is submitted."""
 
 import json
-from pathlib import Path
 
 from distributed import Client
 
+from sgtheory.cluster import DEFAULT_CONFIG as CONFIG
 from sgtheory.cluster import slurm_cluster
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "cluster" / "slurm.yaml"
 
-
-def test_dry_run_prints_the_job_script_of_the_shipped_config(run_cli):
-    code, stdout, stderr = run_cli("cluster", "--config", str(CONFIG), "--dry-run")
+def test_dry_run_prints_the_job_script_of_the_shipped_config_from_any_folder(run_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # issue 17: the default config path was relative to the repository root
+    code, stdout, stderr = run_cli("cluster", "--dry-run")
     assert code == 0, stderr
+    code, shown, _ = run_cli("cluster", "--show-config")
+    assert code == 0 and shown == CONFIG.read_text()
     for line in ("#SBATCH --cpus-per-task=1", "#SBATCH --mem=4G", "#SBATCH -t 12:00:00",
                  "source .venv/bin/activate", "--nthreads 1"):
         assert line in stdout

@@ -4,7 +4,7 @@ import yaml
 from sgtheory.config import parse_seeds, parse_set
 from sgtheory.errors import ConfigError
 from sgtheory.experiments import expand, load_config_file
-from sgtheory.experiments.train import TrainConfig
+from sgtheory.experiments.configs.train import TrainConfig
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,8 @@ import math
 import pytest
 import torch
 
+from sgtheory.experiments.configs.floss import FlossConfig
 from sgtheory.experiments.flossing import Flosser
-from sgtheory.experiments.lyapunov import FlossConfig
 from sgtheory.experiments.network import build_model, initial_tangents, input_bits
 from sgtheory.functional.lyapunov import flossing_loss
 

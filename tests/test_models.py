@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from sgtheory.experiments.train import TrainConfig
+from sgtheory.experiments.configs.train import TrainConfig
 from sgtheory.functional.surrogate import make_surrogate
 from sgtheory.models.rnn import RNN, init_recurrent, init_weights
 

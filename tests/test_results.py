@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sgtheory.errors import ResultsError
-from sgtheory.experiments.train import TrainConfig
+from sgtheory.experiments.configs.train import TrainConfig
 from sgtheory.results import ShardStore, check_output, read_metadata, read_table, tidy, write_table
 
 
@@ -50,11 +50,40 @@ def test_check_output(tmp_path):
     assert check_output(tmp_path / "x.data", "csv")[1] == "csv"
     with pytest.raises(ResultsError, match="format must be one of parquet, csv"):
         check_output(tmp_path / "x.txt")
+    (tmp_path / "new").mkdir()
     with pytest.raises(ResultsError, match="is a directory"):
         check_output(tmp_path / "new", "parquet")
     (tmp_path / "file").write_text("")
     with pytest.raises(ResultsError, match="not writable"):
         check_output(tmp_path / "file" / "x.parquet")
+
+
+def test_check_output_refuses_a_format_that_contradicts_the_suffix_and_creates_nothing(tmp_path):
+    with pytest.raises(ResultsError, match="as csv: its suffix says parquet"):
+        check_output(tmp_path / "x.parquet", "csv")
+    check_output(tmp_path / "a" / "b" / "x.parquet")
+    assert list(tmp_path.iterdir()) == []  # the folder is created when the table is written, not by the check
+
+
+def test_tables_get_the_mode_of_the_users_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.parquet", {})
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.csv", {})
+    finally:
+        os.umask(old)
+    modes = {path.name: path.stat().st_mode & 0o777 for path in tmp_path.iterdir()}
+    assert modes == {"t.parquet": 0o644, "t.csv": 0o644, "t.csv.meta.json": 0o644}
+
+
+def test_a_second_sweep_into_the_same_output_is_refused_while_the_first_holds_it(tmp_path):
+    out = tmp_path / "r.parquet"
+    with ShardStore(out).lock(out):
+        with pytest.raises(ResultsError, match="another sgtheory command is writing"):
+            with ShardStore(out).lock(out):
+                pass
+    with ShardStore(out).lock(out):  # released with the first
+        pass
 
 
 def test_shards_resume_and_collect(tmp_path):

@@ -7,8 +7,8 @@ import torch
 
 from sgtheory.errors import ConfigError
 from sgtheory.experiments import conservative, sigmoid
-from sgtheory.experiments.conservative import ConservativeConfig
-from sgtheory.experiments.sigmoid import SigmoidBiasConfig
+from sgtheory.experiments.configs.conservative_check import ConservativeConfig
+from sgtheory.experiments.configs.sigmoid_bias import SigmoidBiasConfig
 from sgtheory.figures.sigmoid import not_gradients_report, sigmoid_bias_report
 from sgtheory.functional.surrogate import make_surrogate
 from sgtheory.models import sigmoid_net

@@ -20,6 +20,10 @@ class ToyConfig(RunConfig):
         if self.steps < 1:
             raise ConfigError(f"steps={self.steps} must be >= 1")
 
+    @classmethod
+    def task_bytes(cls, configs):
+        return 0.0  # a few Python floats
+
 
 def toy_run(configs, progress=None):
     """value = slope · step + seed at steps 0..steps-1."""

@@ -1,9 +1,11 @@
-"""What every experiment shares: the result of one run, the progress callback and the dtype names."""
+"""What every experiment shares: the result of one run, the progress callback, the checkpoint interface and the dtype
+names."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any, Protocol
 
 import torch
 
@@ -18,6 +20,32 @@ class RunResult:
     config: object  # the run's config (a RunConfig)
     rows: list[dict]
     error: str | None = None
+
+
+class Checkpoint(Protocol):
+    """Where a run function keeps the state of its batch of runs between epochs, so that an interrupted task resumes
+    and ends with exactly the rows of an uninterrupted one (:class:`sgtheory.checkpoint.Checkpointer` writes it
+    beside the shards). The run function decides what the state holds; it does no I/O itself."""
+
+    def restore(self) -> dict[str, Any] | None:
+        """The state last saved for exactly these runs, or None (none, unreadable or stale: start afresh)."""
+
+    def due(self) -> bool:
+        """Whether a state should be saved now (the checkpoint interval has passed)."""
+
+    def save(self, state: dict[str, Any]) -> None:
+        """Keep ``state`` (tensors, numbers, strings, lists and dicts of them) in place of the previous one."""
+
+
+def results_state(results: list[RunResult]) -> list[dict[str, Any]]:
+    """The rows recorded so far and the early-stop message of every run, for a checkpoint."""
+    return [{"rows": r.rows, "error": r.error} for r in results]
+
+
+def restore_results(results: list[RunResult], saved: list[dict[str, Any]]) -> None:
+    """Put the rows and messages of :func:`results_state` back into ``results`` (in the same order)."""
+    for result, state in zip(results, saved, strict=True):
+        result.rows, result.error = list(state["rows"]), state["error"]
 
 
 def stop_failed(results: list[RunResult], alive: torch.Tensor, healthy: torch.Tensor, message: str) -> torch.Tensor:

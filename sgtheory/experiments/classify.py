@@ -6,13 +6,13 @@ After each epoch the validation and test sets are evaluated. The reported accura
 epoch of best validation accuracy (decision); the final one is kept too.
 
 Runs that differ only in ``ClassifyConfig.BATCHED`` fields (seed, slope, lr, regulariser settings) train together:
-every parameter has a leading cell dimension, the loss is the sum of the per-cell losses and Adam is elementwise,
-so each cell follows the trajectory it would follow alone (to the rounding of the batched matrix products).
+every parameter has a leading cell dimension, the loss is the sum of the per-cell losses, Adam is elementwise and
+every product and reduction is computed cell by cell (:mod:`sgtheory.functional.realizations`), so each cell
+follows bit for bit the trajectory it would follow alone or in any other batch.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 
@@ -20,125 +20,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sgtheory.config import RunConfig, check_choice, check_counts, check_positive, parse_scale, stable_hash
-from sgtheory.errors import ConfigError
-from sgtheory.experiments.base import DTYPES, Progress, RunResult, stop_failed
+from sgtheory.experiments.base import (
+    DTYPES,
+    Checkpoint,
+    Progress,
+    RunResult,
+    restore_results,
+    results_state,
+    stop_failed,
+)
+from sgtheory.experiments.configs.classify import TRUE_GRADIENT, ClassifyConfig
 from sgtheory.functional.lif import LIFZenkeVogelsLayer
 from sgtheory.functional.losses import lower_bound_loss, upper_bound_loss
-from sgtheory.functional.surrogate import SHAPES, Surrogate, make_surrogate
+from sgtheory.functional.surrogate import SHAPES
 from sgtheory.models.classifier import Classifier, init_weight, readout_kernel, reuse_large_allocations
 from sgtheory.optim import Adam, finite_per_realization
 from sgtheory.seeding import stream
-
-CLASSIFY_TASKS = ("randman", "digits", "mnist", "shd")
-TRUE_GRADIENT = "zero"  # surrogate name of the true derivative of the step: h ≡ 0 (the paper's "True")
-READOUTS = ("max", "sum", "mean")
-
-
-@dataclasses.dataclass(frozen=True)
-class ClassifyConfig(RunConfig):
-    """Spike-pattern classification with a feed-forward or recurrent LIF network (Zenke & Vogels 2021; robustness
-    spec §2–§5). The seed draws the data set, the weights and the minibatch order (separate streams)."""
-
-    task: str = "randman"  # randman (synthetic) | digits (scikit-learn 8x8, latency code) | mnist | shd (--data-dir)
-    data_dir: str = ""  # mnist/shd: folder with the user's files (never downloaded)
-    classes: int = 10  # randman: classes
-    units: int = 20  # randman: input units
-    manifold_dim: int = 1  # randman: manifold dimension D
-    alpha: float = 1.0  # randman: smoothness α of the manifolds
-    spectrum: str = "code"  # randman: code (the authors' released generator) | paper (k^-α as printed)
-    samples_per_class: int = 1000  # randman: samples per class (split 80/10/10 into train/valid/test)
-    spikes_per_unit: int = 1  # randman: spikes of every input unit per sample
-    steps: int = 100  # time steps T (Δt = dt ms)
-    step_frac: float = 0.5  # randman: spikes fall in the first step_frac·T steps
-    hidden: int = 100  # neurons per hidden layer
-    layers: int = 1  # hidden layers
-    recurrent: bool = False  # all-to-all recurrent weights V in every hidden layer
-    recurrent_grad: bool = True  # recurrent: gradients flow through V·S ("Prop"); off: detached ("Ctl")
-    diff_reset: bool = False  # back-propagate through the reset ("DR"); default: reset detached
-    readout: str = "max"  # logits = max | sum | mean over time of the readout potentials
-    surrogate: str = "fast_sigmoid"  # surrogate shape (fast_sigmoid = SuperSpike); zero = the true gradient h ≡ 0
-    slope: float = 10.0  # surrogate slope β (1/unit of U)
-    scale: str | None = None  # normalized (peak 1) | asymptotic (peak β·k(0)) | a peak value; default: the shape's own
-    lr: float = 0.05  # Adam learning rate η
-    adam_eps: float = 1e-8  # Adam ε
-    batch: int = 0  # minibatch size; 0: 250 for randman, 128 for the other tasks (DECISIONS)
-    epochs: int = 50  # passes over the training set
-    tau_mem: float = 10.0  # membrane time constant (ms)
-    tau_syn: float = 5.0  # synaptic time constant (ms), hidden and readout
-    tau_readout: float = 20.0  # readout membrane time constant (ms)
-    dt: float = 1.0  # time step (ms)
-    threshold: float = 1.0  # firing threshold ϑ
-    weight_scale: float = 1.0  # multiplier of the default init U(-1/√fan_in, 1/√fan_in)
-    lower_strength: float = 100.0  # λ_lower of the per-neuron lower bound on spikes per input
-    lower_threshold: float = 1e-3  # ν_lower (spikes per neuron per input)
-    upper_strength: float = 0.0  # λ_upper of the per-layer upper bound (0: off)
-    upper_threshold: float = 0.0  # ν_upper (mean spikes per neuron per input)
-    upper_power: int = 2  # exponent L of the upper bound (1 or 2)
-    raster_samples: int = 3  # test samples whose spikes (input and hidden) are stored after training
-    dtype: str = "float32"
-
-    BATCHED = ("seed", "slope", "lr", "lower_strength", "lower_threshold", "upper_strength", "upper_threshold",
-               "upper_power")
-    """Fields that may differ between grid cells that train together as one batched computation."""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_choice("task", self.task, CLASSIFY_TASKS)
-        check_choice("spectrum", self.spectrum, ("code", "paper"))
-        check_choice("readout", self.readout, READOUTS)
-        check_choice("surrogate", self.surrogate, (*SHAPES, TRUE_GRADIENT))
-        check_choice("upper_power", self.upper_power, (1, 2))
-        check_choice("dtype", self.dtype, DTYPES)
-        if self.surrogate != TRUE_GRADIENT:
-            try:
-                object.__setattr__(self, "scale", str(self.spike_surrogate().resolved_scale))
-            except ValueError as err:
-                raise ConfigError(str(err)) from None
-        if self.batch == 0:
-            object.__setattr__(self, "batch", 250 if self.task == "randman" else 128)
-        if self.task in ("mnist", "shd") and not self.data_dir:
-            raise ConfigError(f"task={self.task} reads your own files: give --data-dir (nothing is downloaded)")
-        for name in ("classes", "units", "manifold_dim", "samples_per_class", "spikes_per_unit", "steps", "hidden",
-                     "layers", "batch", "epochs"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
-        if self.classes < 2:
-            raise ConfigError(f"classes={self.classes} must be >= 2")
-        check_counts(self, non_negative=("raster_samples",))
-        for name in ("alpha", "lr", "adam_eps", "tau_mem", "tau_syn", "tau_readout", "dt", "threshold",
-                     "weight_scale"):
-            check_positive(name, getattr(self, name))
-        for name in ("lower_strength", "lower_threshold", "upper_strength", "upper_threshold"):
-            check_positive(name, getattr(self, name), strict=False)
-        if not (0 < self.step_frac <= 1 and self.steps * self.step_frac >= 1):
-            raise ConfigError(f"step_frac={self.step_frac} must lie in (0, 1] with steps·step_frac >= 1")
-
-    def spike_surrogate(self) -> Surrogate:
-        return make_surrogate(self.surrogate, self.slope, parse_scale(self.scale))
-
-    def batch_key(self) -> str:
-        """Runs with equal keys can train together (they differ only in ``BATCHED`` fields)."""
-        d = self.to_dict()
-        for name in self.BATCHED:
-            d.pop(name)
-        return stable_hash(d)
-
-
-CLASSIFY_HELP = """Train LIF classifiers (Zenke & Vogels 2021) on randman, digits, MNIST or SHD.
-
-    A feed-forward or --recurrent network of --layers LIF layers of --hidden neurons (reset detached unless
-    --diff-reset; recurrent gradients propagated unless --no-recurrent-grad), readout potentials reduced by --readout,
-    cross-entropy plus the per-neuron lower bound (--lower-strength, --lower-threshold) and the per-layer upper
-    bound (--upper-strength, --upper-threshold, --upper-power) on spikes per input, Adam (--lr). --surrogate zero is
-    the true gradient. mnist/shd read your own files from --data-dir. Runs that differ only in seed, slope, lr or
-    the regulariser settings train together as one batched computation. Rows (experiment = classify) kind=epoch:
-    loss, train/valid/test_accuracy and hidden_spikes (per neuron per input) per epoch, with best_test_accuracy (at
-    the epoch of best validation accuracy) and final_test_accuracy; kind=spike: rasters of --raster-samples test
-    inputs.
-
-    Example: sgtheory classify --task randman --surrogate fast_sigmoid --slope 10 --lr 0.05 --epochs 30 --seeds 0-2
-"""  # the CLI help of `sgtheory classify`
 
 Splits = dict[str, tuple[torch.Tensor, torch.Tensor]]
 DATA_FIELDS = ("task", "data_dir", "classes", "units", "manifold_dim", "alpha", "spectrum", "samples_per_class",
@@ -284,8 +181,12 @@ def summarise(rows: list[dict]) -> dict[str, float]:
             "final_test_accuracy": rows[-1]["test_accuracy"]}
 
 
-def classify(configs: Sequence[ClassifyConfig], progress: Progress | None = None) -> list[RunResult]:
-    """Train the cells ``configs`` (equal ``batch_key``) together; one RunResult per cell."""
+def classify(configs: Sequence[ClassifyConfig], progress: Progress | None = None,
+             checkpoint: Checkpoint | None = None) -> list[RunResult]:
+    """Train the cells ``configs`` (equal ``batch_key``) together; one RunResult per cell. With a ``checkpoint``,
+    training resumes from its saved state (weights, Adam, the rows so far, the epoch) and saves one after an epoch
+    whenever it is due (the data and each epoch's minibatch order come from streams of the seed: no generator
+    state to keep)."""
     cfg = configs[0]
     if any(c.batch_key() != cfg.batch_key() for c in configs):
         raise ValueError("configs trained together must differ only in ClassifyConfig.BATCHED fields")
@@ -309,8 +210,22 @@ def classify(configs: Sequence[ClassifyConfig], progress: Progress | None = None
                                     "hidden_spikes": float(spikes[g])})
         return valid
 
-    record(0, [math.nan] * G, [math.nan] * G)
-    for epoch in range(1, cfg.epochs + 1):
+    def state(epoch: int) -> dict:
+        return {"epoch": epoch, "parameters": [p.detach().clone() for p in model.parameters],
+                "adam": optimizer.state_dict(), "alive": alive.clone(), "results": results_state(results)}
+
+    saved = None if checkpoint is None else checkpoint.restore()
+    if saved is None:
+        first = 1
+        record(0, [math.nan] * G, [math.nan] * G)
+    else:
+        first, alive = saved["epoch"] + 1, saved["alive"]
+        with torch.no_grad():
+            for p, value in zip(model.parameters, saved["parameters"], strict=True):
+                p.copy_(value)
+        optimizer.load_state_dict(saved["adam"])
+        restore_results(results, saved["results"])
+    for epoch in range(first, cfg.epochs + 1):
         order = torch.stack([torch.randperm(n_train, generator=stream(c.seed, "batches", epoch)) for c in configs])
         loss_sum = torch.zeros(G, dtype=torch.float64)
         correct = torch.zeros(G)
@@ -329,6 +244,8 @@ def classify(configs: Sequence[ClassifyConfig], progress: Progress | None = None
         if not alive.any():
             break
         valid = record(epoch, (loss_sum / n_train).tolist(), (correct / n_train).tolist())
+        if checkpoint is not None and checkpoint.due():
+            checkpoint.save(state(epoch))
         if progress is not None:
             progress(epoch, {"valid_acc": float(valid[alive.numpy()].mean())})
     for result, rasters in zip(results, raster_rows(model, data, G, cfg.raster_samples, cfg.dt), strict=True):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
-from sgtheory.experiments.network import NetworkConfig
+from sgtheory.experiments.configs.network import NetworkConfig
 from sgtheory.functional.damage import damage_spreading
 from sgtheory.models.rnn import RNN
 from sgtheory.seeding import stream

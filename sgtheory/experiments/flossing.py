@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 import torch
 
-from sgtheory.experiments.network import FlossingConfig, gf_transient, initial_tangents, input_bits, network_spectrum
+from sgtheory.experiments.configs.network import FlossingConfig, gf_transient
+from sgtheory.experiments.network import initial_tangents, input_bits, network_spectrum
 from sgtheory.functional.lyapunov import Spectrum, flossing_loss
 from sgtheory.models.rnn import RNN
 from sgtheory.optim import Adam, finite_per_realization
@@ -29,6 +30,14 @@ class Flosser:
         self.adam = Adam([model.J, model.w_in, model.b], cfg.floss_lr)
         self.Q0 = initial_tangents(configs, cfg.nle)
         self.index = 0  # flossing steps taken so far: each draws its own input sequence
+
+    def state_dict(self) -> dict:
+        """The flossing Adam and the number of estimates drawn so far, for a checkpoint (the model is saved apart)."""
+        return {"adam": self.adam.state_dict(), "index": self.index}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.adam.load_state_dict(state["adam"])
+        self.index = state["index"]
 
     def estimate(self) -> Spectrum:
         """λ_1..λ_k on a fresh input sequence of ``floss_T`` steps (differentiable)."""

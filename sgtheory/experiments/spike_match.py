@@ -31,18 +31,14 @@ rates for one pass with the other stochasticity after the update (``*_valid``).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import torch
 
-from sgtheory.config import RunConfig, check_choice, check_positive, parse_scale
-from sgtheory.errors import ConfigError, TargetError
-from sgtheory.experiments.base import DTYPES, RunResult
+from sgtheory.experiments.base import DTYPES, Checkpoint, RunResult, restore_results, results_state
+from sgtheory.experiments.configs.spike_match import SpikeMatchConfig
 from sgtheory.functional.losses import filter_in_time
 from sgtheory.functional.surrogate import (
-    SHAPES,
-    Surrogate,
     escape_derivative,
     make_surrogate,
 )
@@ -50,106 +46,6 @@ from sgtheory.models.spike_match_net import Filters, Pass, SpikeMatchNet
 from sgtheory.optim import Adam
 from sgtheory.seeding import stream
 from sgtheory.tasks.spike_match import default_target, frozen_poisson, read_target
-
-SPIKE_MATCH_METHODS = ("superspike", "stochastic", "multilayerspiker")
-LEARNING_RULES = ("rule", "bptt")
-
-
-@dataclasses.dataclass(frozen=True)
-class SpikeMatchConfig(RunConfig):
-    """Spike-train matching with a 2-layer LIF network (Gygax & Zenke; sgtheory spec §4).
-
-    ``method``: superspike (deterministic spikes, SuperSpike surrogate in the hidden layer), stochastic
-    (sigmoid escape noise, surrogate = its derivative) or multilayerspiker (escape noise, the hidden spike
-    train in place of the surrogate; Gardner et al. 2015). ``learning``: rule (the spec's hand-derived
-    updates, §4.4) or bptt (autograd through time with Adam on the van Rossum distance; deterministic
-    spikes use --surrogate at --slope, stochastic ones ψ = f′). Zero-valued trials and learning rates
-    mean "the method's default" and are resolved when the config is built.
-    """
-
-    method: str = "stochastic"  # superspike | stochastic | multilayerspiker
-    learning: str = "rule"  # rule (spec §4.4) | bptt (autograd through time, Adam on the van Rossum distance)
-    target_image: str = ""  # PNG read as the target (rows = neurons, columns = time steps); "": the generated one
-    epochs: int = 1500  # epochs (each: `trials` forward passes, then one update with their mean)
-    trials: int = 0  # forward passes per epoch; 0: 10 for stochastic methods, 1 for superspike
-    n_input: int = 200  # input neurons (frozen Poisson)
-    n_hidden: int = 200  # hidden LIF neurons
-    input_rate: float = 50.0  # input rate (Hz)
-    dt: float = 1.0  # time step (ms)
-    tau_mem: float = 10.0  # membrane time constant (ms)
-    tau_syn: float = 5.0  # synaptic time constant (ms)
-    threshold: float = 1.0  # firing threshold θ
-    beta_hidden: float = 10.0  # steepness of the hidden escape noise σ(β(U - θ)) and of its surrogates
-    beta_output: float = 100.0  # steepness of the output escape noise
-    du_output: float = 0.013  # Δu_o: the output error is (z - S_o)/Δu_o
-    eps0: float = 0.2  # amplitude of the double-exponential kernel ε (error filter and van Rossum distance)
-    sigma_u: float = 1.0  # σ_U of the initialisation σ_w = σ_U / sqrt(N · rate · τ_syn²/(2(τ_syn + τ_mem)))
-    lr_hidden: float = 0.0  # learning rate of the hidden weights; 0: 1e-5 (rule), 1e-2 (bptt)
-    lr_output: float = 0.0  # learning rate of the output weights; 0: 1e-4 for superspike else 1e-5 (rule), 1e-2 (bptt)
-    surrogate: str = "fast_sigmoid"  # bptt: surrogate of deterministic spikes (the rule uses the method's own)
-    slope: float = 10.0  # bptt: surrogate slope (1/unit of U)
-    scale: str | None = None  # bptt: surrogate scale; default: the shape's own
-    raster_trials: int = 1  # trials whose rasters are stored at the first and the last epoch
-    dtype: str = "float64"
-
-    @property
-    def stochastic(self) -> bool:
-        return self.method != "superspike"
-
-    def spike_surrogate(self) -> Surrogate:
-        return make_surrogate(self.surrogate, self.slope, parse_scale(self.scale))
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_choice("method", self.method, SPIKE_MATCH_METHODS)
-        check_choice("learning", self.learning, LEARNING_RULES)
-        check_choice("surrogate", self.surrogate, tuple(SHAPES))
-        check_choice("dtype", self.dtype, DTYPES)
-        try:
-            object.__setattr__(self, "scale", str(self.spike_surrogate().resolved_scale))
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
-        for name in ("epochs", "n_input", "n_hidden", "raster_trials"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name}={getattr(self, name)!r} must be a positive integer")
-        for name in ("input_rate", "dt", "tau_mem", "tau_syn", "threshold", "beta_hidden", "beta_output",
-                     "du_output", "eps0", "sigma_u"):
-            check_positive(name, getattr(self, name))
-        for name in ("trials", "lr_hidden", "lr_output"):
-            check_positive(name, getattr(self, name), strict=False)
-        if self.input_rate * self.dt / 1000 > 1:
-            raise ConfigError(f"input_rate={self.input_rate} Hz exceeds one spike per dt={self.dt} ms")
-        if self.target_image:
-            try:
-                read_target(self.target_image)
-            except TargetError as err:
-                raise ConfigError(str(err)) from None
-        bptt = self.learning == "bptt"
-        if bptt and self.method == "multilayerspiker":
-            raise ConfigError("learning=bptt needs method superspike or stochastic (multilayerspiker is a rule)")
-        # bptt: Adam 1e-2 beat 1e-3 in a 100-epoch pilot (van Rossum 0.13 vs 1.2, deterministic)
-        defaults = {"trials": 10 if self.stochastic else 1, "lr_hidden": 1e-2 if bptt else 1e-5,
-                    "lr_output": 1e-2 if bptt else (1e-4 if self.method == "superspike" else 1e-5)}
-        for name, value in defaults.items():
-            if getattr(self, name) == 0:
-                object.__setattr__(self, name, type(getattr(self, name))(value))
-        if self.raster_trials > self.trials:
-            raise ConfigError(f"raster_trials={self.raster_trials} exceeds trials={self.trials}")
-
-
-SPIKE_MATCH_HELP = """Spike-train matching: a 200 → 200 → N LIF network learns to emit an image as its output raster.
-
-    Frozen Poisson input (--n-input units at --input-rate Hz); the target is --target-image (rows =
-    output neurons, columns = time steps, dark pixels = spikes) or the generated default (200 × 189,
-    27 % spikes). --method superspike (deterministic), stochastic (escape noise, surrogate = its
-    derivative) or multilayerspiker; --learning rule (the hand-derived updates of Gygax & Zenke) or bptt
-    (autograd through time with Adam on the van Rossum distance; deterministic spikes use --surrogate).
-    Rows kind=epoch: van_rossum, l2, rate_hidden, rate_output (Hz), bin_variability_hidden/_output and
-    the *_valid measures of a pass with the other stochasticity; rows kind=spike: rasters (layer, trial,
-    time in ms, neuron) of the target, the input and the first and last epoch.
-
-    Example: sgtheory spike-match --method stochastic --epochs 1500 --seeds 17
-"""  # the CLI help of `sgtheory spike-match`
 
 
 def hidden_update(input_trace: torch.Tensor, psi: torch.Tensor, error: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
@@ -235,8 +131,10 @@ def raster_rows(spikes: torch.Tensor, layer: str, epoch: int, trial: int, dt: fl
             for ti, ni in zip(t.tolist(), n.tolist(), strict=True)]
 
 
-def spike_match_run(cfg: SpikeMatchConfig, progress=None) -> RunResult:
-    """Train one run; rows kind = epoch (measures) and kind = spike (rasters of the first and last epoch)."""
+def spike_match_run(cfg: SpikeMatchConfig, progress=None, checkpoint: Checkpoint | None = None) -> RunResult:
+    """Train one run; rows kind = epoch (measures) and kind = spike (rasters of the first and last epoch). With a
+    ``checkpoint``, the run resumes from its saved state (weights, Adams, rows so far, epoch) and saves one after an
+    epoch whenever it is due (every random draw comes from a stream of the seed and the epoch)."""
     task = SpikeMatcher(cfg)
     rows = raster_rows(task.target, "target", 0, 0, cfg.dt) + raster_rows(task.inputs, "input", 0, 0, cfg.dt)
     optimizers = []
@@ -244,7 +142,16 @@ def spike_match_run(cfg: SpikeMatchConfig, progress=None) -> RunResult:
         task.W0.requires_grad_(True)
         task.W1.requires_grad_(True)
         optimizers = [Adam([task.W0], cfg.lr_hidden), Adam([task.W1], cfg.lr_output)]  # one run: rows step together
-    for epoch in range(cfg.epochs):
+    first = 0
+    saved = None if checkpoint is None else checkpoint.restore()
+    if saved is not None:
+        first, rows = saved["epoch"] + 1, list(saved["rows"])
+        with torch.no_grad():
+            task.W0.copy_(saved["W0"])
+            task.W1.copy_(saved["W1"])
+        for optimizer, state in zip(optimizers, saved["adams"], strict=True):
+            optimizer.load_state_dict(state)
+    for epoch in range(first, cfg.epochs):
         generator = stream(cfg.seed, "spikes", epoch)
         if not optimizers:
             with torch.no_grad():
@@ -272,18 +179,48 @@ def spike_match_run(cfg: SpikeMatchConfig, progress=None) -> RunResult:
                     rows += raster_rows(spikes[:, trial], layer, epoch, trial, cfg.dt)
         if not (torch.isfinite(task.W0).all() and torch.isfinite(task.W1).all()):
             return RunResult(cfg, rows, f"non-finite weights after epoch {epoch}; the run stopped there")
+        if checkpoint is not None and checkpoint.due():
+            checkpoint.save({"epoch": epoch, "rows": rows, "W0": task.W0.detach().clone(),
+                             "W1": task.W1.detach().clone(), "adams": [o.state_dict() for o in optimizers]})
         if progress is not None:
             progress(epoch + 1, {"vR": row["van_rossum"], "L2": row["l2"]})
     return RunResult(cfg, rows)
 
 
-def spike_match(configs, progress=None) -> list[RunResult]:
+class _RunInTask:
+    """The checkpoint of the run in progress of a task whose runs train one after the other: it is saved together
+    with the results of the runs finished before it, and its ``epoch`` counts the epochs of the whole task (the
+    run's own epochs follow ``offset`` of them)."""
+
+    def __init__(self, checkpoint: Checkpoint, finished: list[RunResult], saved: dict | None, offset: int):
+        self.checkpoint, self.finished, self.saved, self.offset = checkpoint, finished, saved, offset
+
+    def restore(self) -> dict | None:
+        return self.saved
+
+    def due(self) -> bool:
+        return self.checkpoint.due()
+
+    def save(self, state: dict) -> None:
+        self.checkpoint.save({"epoch": self.offset + state["epoch"] + 1, "finished": results_state(self.finished),
+                              "run": state})
+
+
+def spike_match(configs, progress=None, checkpoint: Checkpoint | None = None) -> list[RunResult]:
     """Runner of ``sgtheory spike-match`` (each seed its own run, one after the other; progress counts the
-    epochs of all of them)."""
-    results = []
-    for index, cfg in enumerate(configs):
+    epochs of all of them). With a ``checkpoint``, the task resumes after its finished runs, within the run that
+    was in progress."""
+    saved = None if checkpoint is None else checkpoint.restore()
+    results: list[RunResult] = []
+    if saved is not None:
+        results = [RunResult(c, []) for c in configs[:len(saved["finished"])]]
+        restore_results(results, saved["finished"])
+    for index in range(len(results), len(configs)):
+        cfg = configs[index]
         offset = index * cfg.epochs
         overall = progress and (lambda step, metrics, offset=offset: progress(offset + step, metrics))
-        results.append(spike_match_run(cfg, overall))
+        run_checkpoint = None if checkpoint is None else _RunInTask(checkpoint, results, saved and saved["run"], offset)
+        saved = None  # only the run that was in progress resumes
+        results.append(spike_match_run(cfg, overall, run_checkpoint))
     return results
 

@@ -7,8 +7,9 @@ the update, |dL/dh0| = Frobenius norm of ∂L/∂x0 (D5), then per-array gradien
 
 Runs that differ only in their seed train together: every parameter has a leading realization
 dimension, the loss is the sum of the per-realization losses (so gradients do not mix), clipping is
-per realization and per array, and Adam is elementwise, so each realization follows the trajectory it
-would follow alone (to the rounding of the batched matrix products: ~1e-7 relative in float32).
+per realization and per array, Adam is elementwise, and every product and reduction is computed
+realization by realization (:mod:`sgtheory.functional.realizations`), so each realization follows bit for
+bit the trajectory it would follow alone or in any other batch (float32 and float64).
 A realization whose loss or gradient turns non-finite stops recording; since nothing mixes
 realizations, its NaNs cannot reach the others.
 """
@@ -20,74 +21,25 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from sgtheory.config import check_choice, check_counts, check_positive
-from sgtheory.errors import ConfigError
-from sgtheory.experiments.base import DTYPES, Progress, RunResult, stop_failed
+from sgtheory.experiments.base import (
+    DTYPES,
+    Checkpoint,
+    Progress,
+    RunResult,
+    restore_results,
+    results_state,
+    stop_failed,
+)
+from sgtheory.experiments.configs.train import TrainConfig
 from sgtheory.experiments.damage import TRAIN_STEP, damage_curve
 from sgtheory.experiments.flossing import Flosser
-from sgtheory.experiments.network import FLOSS_SCHEDULES, TASKS, FlossingConfig, build_model
+from sgtheory.experiments.network import build_model
 from sgtheory.functional.losses import task_bce
+from sgtheory.functional.realizations import realization_mean
 from sgtheory.models.rnn import RNN
 from sgtheory.optim import Adam, clip_per_realization, finite_per_realization
 from sgtheory.seeding import stream
 from sgtheory.tasks.delayed import delayed_task
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig(FlossingConfig):
-    """One training run of an RNN on a delayed task (Engelken & Abbott; flossing spec §2, §6, §7)."""
-
-    task: str = "xor"  # xor: y_t = s_{t-d/2} XOR s_{t-d}; copy: y_t = s_{t-d}
-    delay: int = 10  # the paper's d (steps)
-    batch: int = 16  # sequences per training epoch
-    T: int = 300  # sequence length (steps)
-    epochs: int = 3001  # training epochs (one fresh batch and one Adam step each)
-    lr: float = 1e-3  # Adam learning rate
-    clip: float = 0.03  # per-array gradient-norm clipping threshold
-    record_every: int = 10  # record a row every this many epochs (plus the last epoch)
-    floss: str = "none"  # flossing schedule: none | pre | pre+inter | adaptive (decision D6)
-    floss_pre: int = 500  # Ep: flossing steps before training (pre, pre+inter, adaptive)
-    floss_every: int = 100  # Ef: an inter-flossing phase may start when epoch % floss_every == 0
-    floss_steps: int = 500  # Ei: flossing steps per inter-flossing phase
-    floss_phases: int = 2  # Ni: most inter-flossing phases
-    floss_tol: float = 0.05  # adaptive: floss only while max_i |λ_i - λ*| exceeds this (1/step)
-
-    @property
-    def flosses(self) -> bool:
-        return self.floss != "none"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_choice("task", self.task, TASKS)
-        check_choice("floss", self.floss, FLOSS_SCHEDULES)
-        check_counts(self, positive=("batch", "T", "epochs", "record_every", "floss_every"))
-        check_counts(self, non_negative=("floss_pre", "floss_steps", "floss_phases"))
-        for name in ("lr", "clip"):
-            check_positive(name, getattr(self, name))
-        check_positive("floss_tol", self.floss_tol, strict=False)
-        if self.delay < 1:
-            raise ConfigError(f"delay={self.delay} must be >= 1")
-        if self.task == "xor" and self.delay % 2:
-            raise ConfigError(f"delay={self.delay} is odd; the XOR task needs an even d (operands at t-d/2 and t-d)")
-        if self.delay >= self.T:
-            raise ConfigError(f"delay={self.delay} must be smaller than the sequence length T={self.T}")
-
-
-TRAIN_HELP = """Train tanh, binary or LIF RNNs on the delayed XOR/copy task, optionally with flossing.
-
-    Seeds of one condition train together as one batched computation. Writes one row per
-    (run, recorded epoch) with every condition and the measures epoch, loss, accuracy and
-    grad_h0_norm (|dL/dh0|); with --floss also floss_steps_taken and floss_lambda1. Finished runs are kept
-    as shards beside the output, so rerunning an interrupted sweep only trains the missing runs.
-
-    \b
-    Flossing schedules (--floss, decision D6): pre = --floss-pre steps before training;
-    pre+inter = plus --floss-steps steps every --floss-every epochs, at most --floss-phases times;
-    adaptive = as pre+inter, but a realization flosses only while some flossed exponent is more
-    than --floss-tol from --floss-target.
-
-    Example: sgtheory train --task xor --delay 18 --seeds 0-8 --floss adaptive
-"""  # the CLI help of `sgtheory train`
 
 BeforeEpoch = Callable[[RNN, int], "torch.Tensor | None"]  # returns the (R,) mask of healthy realizations
 
@@ -153,6 +105,15 @@ class FlossingSchedule:
                 deviation = torch.where(active, new, deviation)
         return finite, took
 
+    def state_dict(self) -> dict:
+        """Steps and phases taken, the latest λ_1 and the flosser's state, for a checkpoint."""
+        return {"steps_taken": self.steps_taken.clone(), "phases": self.phases.clone(), "lambda1": self.lambda1.clone(),
+                "flosser": self.flosser.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.steps_taken, self.phases, self.lambda1 = state["steps_taken"], state["phases"], state["lambda1"]
+        self.flosser.load_state_dict(state["flosser"])
+
     def __call__(self, model: RNN, epoch: int) -> torch.Tensor:
         cfg = self.cfg
         everyone = torch.ones_like(self.steps_taken, dtype=torch.bool)
@@ -169,7 +130,8 @@ class FlossingSchedule:
 
 
 def train(
-    configs: Sequence[TrainConfig], progress: Progress | None = None, before_epoch: BeforeEpoch | None = None
+    configs: Sequence[TrainConfig], progress: Progress | None = None, before_epoch: BeforeEpoch | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> list[RunResult]:
     """Train the runs ``configs`` (identical but for the seed) as one batched computation.
 
@@ -179,6 +141,10 @@ def train(
     steps taken so far) and ``floss_lambda1`` (the latest flossing estimate of λ_1). Binary and LIF rows record
     ``damage``: the mean Hamming distance of the forward network's outputs 20 steps after one flipped unit
     (:func:`sgtheory.experiments.damage.damage_curve`; ordered dynamics ≈ 0, chaotic ≈ a fraction of N).
+
+    With a ``checkpoint``, training resumes from its saved state (parameters, both Adams, the flossing schedule,
+    the rows so far, the epoch) and saves one after an epoch whenever it is due; every random draw comes from a
+    stream of (seed, purpose, epoch or step), so no generator state needs keeping.
     """
     cfg = configs[0]
     if any(dataclasses.replace(c, seed=cfg.seed) != cfg for c in configs):
@@ -192,7 +158,21 @@ def train(
     if cfg.floss != "none":
         schedule = FlossingSchedule(model, configs)
 
-    for epoch in range(1, cfg.epochs + 1):
+    def state(epoch: int) -> dict:
+        return {"epoch": epoch, "model": model.state_dict(), "adam": optimizer.state_dict(), "alive": alive.clone(),
+                "results": results_state(results), "schedule": None if schedule is None else schedule.state_dict()}
+
+    first = 1
+    saved = None if checkpoint is None else checkpoint.restore()
+    if saved is not None:
+        first, alive = saved["epoch"] + 1, saved["alive"]
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["adam"])
+        restore_results(results, saved["results"])
+        if schedule is not None:
+            schedule.load_state_dict(saved["schedule"])
+
+    for epoch in range(first, cfg.epochs + 1):
         for hook in (schedule, before_epoch):
             healthy = None if hook is None else hook(model, epoch)
             if healthy is not None:
@@ -202,14 +182,14 @@ def train(
         logits = model(inputs)[scored]
         target = targets[scored]
         loss = task_bce(logits, target)
-        accuracy = ((logits >= 0) == (target > 0.5)).to(loss.dtype).mean(dim=(0, 2))
+        accuracy = realization_mean(((logits >= 0) == (target > 0.5)).to(loss.dtype), dim=1)
         optimizer.zero_grad()
         loss.sum().backward()
         grad_h0 = model.x0.grad.flatten(1).norm(dim=1)
 
-        finite = finite_per_realization(loss.detach(), params)
-        alive = stop_failed(results, alive, finite, f"non-finite loss or gradient at epoch {epoch}; the run stopped "
-                            "there")
+        finite = finite_per_realization(loss.detach(), params) & torch.isfinite(grad_h0)  # the norm can overflow
+        alive = stop_failed(results, alive, finite, f"non-finite loss, gradient or gradient norm at epoch {epoch}; the "
+                            "run stopped there")
         if (epoch - 1) % cfg.record_every == 0 or epoch == cfg.epochs:
             damage = None if cfg.model == "tanh" else damage_curve(model, configs, epoch, horizon=TRAIN_STEP)[-1]
             for r in torch.nonzero(alive).flatten().tolist():
@@ -225,6 +205,8 @@ def train(
             break
         clip_per_realization(params, cfg.clip)
         optimizer.step(alive)
+        if checkpoint is not None and checkpoint.due():
+            checkpoint.save(state(epoch))
         if progress is not None:
             progress(epoch, {"acc": accuracy[alive].mean().item(), "loss": loss[alive].mean().item()})
     return results

@@ -11,11 +11,13 @@ import pandas as pd
 
 from sgtheory.errors import ResultsError
 from sgtheory.figures import (
+    balanced,
     flossing_r1,
     flossing_r2,
     gf_success,
     gf_tanh,
     model_selection,
+    rate_spectra,
     robustness_activity,
     robustness_randman,
     robustness_scale,
@@ -28,7 +30,7 @@ from sgtheory.figures import (
 from sgtheory.figures.report import table_record, write_provenance, write_report, write_section
 from sgtheory.figures.style import RC, save
 from sgtheory.figures.training import training_curves, training_report
-from sgtheory.results import read_table
+from sgtheory.results import read_metadata, read_table
 
 __all__ = ["FIGURES", "Figure", "render", "write_report"]
 
@@ -64,7 +66,25 @@ FIGURES: dict[str, Figure] = {  # THE registry of figures, read by `sgtheory plo
                                ("classify",)),
     "scale": Figure(robustness_scale.scale_figure, robustness_scale.scale_report, ("classify",)),
     "activity": Figure(robustness_activity.activity_figure, robustness_activity.activity_report, ("classify",)),
+    "rate-extensivity": Figure(rate_spectra.extensivity_figure, rate_spectra.extensivity_report, ("rate-spectrum",)),
+    "rate-lambda-max": Figure(rate_spectra.lambda_max_figure, rate_spectra.lambda_max_report, ("rate-spectrum",)),
+    "rate-dimension": Figure(rate_spectra.dimension_figure, rate_spectra.dimension_report, ("rate-spectrum",)),
+    "rate-convergence": Figure(rate_spectra.convergence_figure, rate_spectra.convergence_report, ("rate-spectrum",)),
+    "rate-noise": Figure(rate_spectra.noise_figure, rate_spectra.noise_report, ("rate-spectrum",)),
+    "balanced-lambda": Figure(balanced.balanced_lambda_figure, balanced.balanced_lambda_report, ("balanced",)),
+    "balanced-crit": Figure(balanced.balanced_crit_figure, balanced.balanced_crit_report, ("balanced",)),
+    "balanced-mechanism": Figure(balanced.balanced_mechanism_figure, balanced.balanced_mechanism_report,
+                                 ("balanced",)),
+    "balanced-activity": Figure(balanced.balanced_activity_figure, balanced.balanced_activity_report, ("balanced",)),
 }
+
+
+def _metadata(table) -> dict:
+    """The sgtheory metadata of ``table``; empty for a table written by something else."""
+    try:
+        return read_metadata(table)
+    except (OSError, KeyError, TypeError, ValueError):
+        return {}
 
 
 def render(name: str, tables, out: str | Path) -> list[Path]:
@@ -72,7 +92,12 @@ def render(name: str, tables, out: str | Path) -> list[Path]:
     provenance ``<out>.json`` and (where the figure has one) its report section ``<out>.md``. Returns the paths."""
     tables = [tables] if isinstance(tables, str | Path) else list(tables)
     figure = FIGURES[name]
+    for table in tables:
+        if "failures" in _metadata(table):
+            raise ResultsError(f"'{table}' is a failures table (the runs that failed), not a result table")
     frame = pd.concat([read_table(t) for t in tables], ignore_index=True)
+    if frame.empty:
+        raise ResultsError(f"{', '.join(map(str, tables))} hold no rows (every run failed?)")
     wrong = sorted(set(frame["experiment"]) - set(figure.experiments)) if "experiment" in frame else []
     if wrong:
         raise ResultsError(f"figure {name} draws tables of {', '.join(figure.experiments)}, not of {', '.join(wrong)}")

@@ -32,6 +32,8 @@ PALETTE = {
     # Zenke & Vogels: the surrogate shapes (Fig. 3) and the scale conditions (Fig. 5: controls grey, harm orange)
     "SuperSpike": BLUE, "Sigmoid′": GREEN, "Esser": PURPLE, "constant": GREY, "true gradient": "#3d3d3d",
     "sCtl": LIGHT_GREY, "aCtl": GREY, "sDR": DARK_GREY, "sProp": DARK_GREY, "aDR": ORANGE, "aProp": ORANGE,
+    # Engelken et al. 2022 (balanced rate networks): the two input types in the paper's colours
+    "common input": GREEN, "independent input": "#7B3294",
 }
 PAPER = {"color": "black", "marker": "D", "mfc": "white", "mec": "black", "ms": 3.5, "ls": "none", "zorder": 6}
 

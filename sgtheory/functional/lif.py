@@ -37,6 +37,7 @@ import torch
 from torch import Tensor
 
 from sgtheory.functional.neurons import recurrent
+from sgtheory.functional.realizations import products
 from sgtheory.functional.surrogate import Surrogate, spike
 
 Derivative = Callable[[Tensor], Tensor]
@@ -114,7 +115,7 @@ def lif_zenke_vogels_forward(drive: Tensor, V: Tensor | None,
             U.mul_(1 - spikes[n])
         current.mul_(a).add_(drive[n])
         if V is not None:
-            current.add_(spikes[n] @ V.detach().transpose(-1, -2))
+            current.add_(products(spikes[n], V.detach().mT))
         if Is is not None:
             Is[n + 1] = current
     return Us, spikes, Is
@@ -157,14 +158,17 @@ class _LIFZenkeVogels(torch.autograd.Function):
             lam_I = grad_drive[n]
             g = grad_S[n]
             if propagate:
-                g = g + lam_I @ V
+                g = g + products(lam_I, V)
             if layer.diff_reset:
                 g = g - (b * Us[n] + (1 - b) * Is[n]) * lam_U
             keep_U = lam_U.mul_(1 - spikes[n])
             if n > 0:
                 torch.mul(lam_I, a, out=grad_drive[n - 1]).add_(keep_U, alpha=1 - b)
             lam_U = keep_U.mul_(b).addcmul_(layer.derivative(Us[n] - layer.threshold), g)
-        grad_V = torch.einsum("tgbi,tgbj->gij", grad_drive, spikes) if ctx.has_V else None
+        grad_V = None
+        if ctx.has_V:  # Σ_n λ_I[n+1] S[n]^T per cell, over the rows (n, b) of the cell
+            rows = grad_drive.transpose(0, 1).reshape(G, T * B, H)
+            grad_V = products(rows.mT, spikes.transpose(0, 1).reshape(G, T * B, H))
         return grad_drive.permute(1, 2, 0, 3), grad_V, None
 
 

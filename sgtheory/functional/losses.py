@@ -5,14 +5,18 @@ summing them before ``backward`` keeps the realizations' gradients apart."""
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
+
+from sgtheory.functional.realizations import realization_mean
 
 
 def task_bce(logits: Tensor, targets: Tensor) -> Tensor:
     """Logit binary cross-entropy of the delayed tasks per realization (R,): the mean over the scored steps and the
-    batch of −y log σ(r) − (1 − y) log(1 − σ(r)); ``logits`` and ``targets`` (scored steps, R, B)."""
-    return F.binary_cross_entropy_with_logits(logits, targets, reduction="none").mean(dim=(0, 2))
+    batch of −y log σ(r) − (1 − y) log(1 − σ(r)) = max(r, 0) − y r + log(1 + e^−|r|); ``logits`` and ``targets``
+    (scored steps, R, B). Written out rather than ``binary_cross_entropy_with_logits``, whose backward (σ) rounds an
+    element differently in the vectorised body and the scalar tail of its loop, i.e. depending on the batch."""
+    bce = torch.relu(logits) - logits * targets + torch.log1p(torch.exp(-logits.abs()))
+    return realization_mean(bce, dim=1)
 
 
 def filter_in_time(matrix: Tensor, series: Tensor) -> Tensor:
@@ -34,6 +38,8 @@ def lower_bound_loss(counts: Tensor, strength: Tensor, threshold: Tensor) -> Ten
 
 def upper_bound_loss(counts: Tensor, strength: Tensor, threshold: Tensor, power: Tensor) -> Tensor:
     """Per-layer upper bound (G,): λ/B Σ_μ [(1/N) Σ_i ζ_i^μ − ν]_+^L on the population-mean count per input
-    (``strength``, ``threshold`` and the exponent ``power`` per cell, shape (G,))."""
+    (``strength``, ``threshold`` and the exponent ``power`` ∈ {1, 2} per cell, shape (G,)). The power is a product,
+    not ``pow``, whose vectorised and scalar kernels round differently (a cell's result would depend on the batch)."""
     excess = torch.relu(counts.mean(dim=2) - threshold[:, None])
-    return strength * excess.pow(power[:, None]).mean(dim=1)
+    powered = torch.where(power[:, None] == 1, excess, excess.square())
+    return strength * powered.mean(dim=1)

@@ -20,6 +20,8 @@ from typing import Any, NamedTuple
 
 import torch
 
+from sgtheory.functional.realizations import per_realization
+
 Step = Callable[[torch.Tensor, Any], Any]  # (drive_t, state) -> new state
 Tangent = Callable[[Any, Any, torch.Tensor], torch.Tensor]  # (state, new_state, Q) -> rows D q
 
@@ -28,6 +30,15 @@ class Spectrum(NamedTuple):
     exponents: torch.Tensor  # (..., k) in 1/step, ordered as the QR columns (descending once converged)
     trace: torch.Tensor  # (n_records, ..., k) running estimates λ_i(t) after each accumulated QR
     steps: int  # number of steps accumulated after the transient
+
+
+def qr(A: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Thin QR of A (..., D, k), one matrix at a time (:func:`sgtheory.functional.realizations.per_realization`), so
+    each realization's factors and their gradients are those it gets alone."""
+    if A.dim() == 2:
+        return torch.linalg.qr(A)
+    q, r = per_realization(torch.linalg.qr, A.reshape(-1, *A.shape[-2:]))
+    return q.reshape(*A.shape[:-2], *q.shape[-2:]), r.reshape(*A.shape[:-2], *r.shape[-2:])
 
 
 def orthonormal_system(shape: tuple[int, ...], generator: torch.Generator, dtype=torch.float64) -> torch.Tensor:
@@ -59,7 +70,7 @@ def lyapunov_spectrum(
         Q = tangent(state, new_state, Q)
         state = new_state
         if t % ons_interval == 0:
-            q, R = torch.linalg.qr(Q.mT)
+            q, R = qr(Q.mT)
             Q = q.mT
             if t - ons_interval >= transient:
                 log_sum = log_sum + torch.log(torch.diagonal(R, dim1=-2, dim2=-1).abs())
@@ -78,7 +89,8 @@ def long_term_singular_values(step: Step, tangent: Tangent, state0: Any, drive: 
     re-orthonormalisation, so the rows at step t are 𝒯_t's columns and their singular values are σ_i(𝒯_t).
     After each step the basis is divided by its largest singular value and the factor's log is carried, so
     nothing over- or underflows; singular values below σ_1 times the dtype's resolution (float64: ≈ 1e-16)
-    are rounding noise. Returns (T + 1, ..., dim), natural logs, descending; row 0 is 𝒯_0 = 1 (all zeros).
+    are rounding noise. Returns (T + 1, ..., dim), natural logs, descending; row 0 is 𝒯_0 = 1 (all zeros). The
+    singular values are computed matrix by matrix, so a realization's do not depend on the batch.
     """
     state = state0
     batch = state0[0].shape[:-2] if isinstance(state0, tuple) else state0.shape[:-2]
@@ -90,7 +102,7 @@ def long_term_singular_values(step: Step, tangent: Tangent, state0: Any, drive: 
         new_state = step(drive_t, state)
         basis = tangent(state, new_state, basis)
         state = new_state
-        sigma = torch.linalg.svdvals(basis)
+        sigma = per_realization(lambda m: (torch.linalg.svdvals(m),), basis.reshape(-1, dim, dim))[0].view(*batch, dim)
         history.append(log_scale[..., None] + torch.log(sigma))
         log_scale = log_scale + torch.log(sigma[..., 0])
         basis = basis / sigma[..., :1, None]

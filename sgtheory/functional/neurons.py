@@ -21,12 +21,20 @@ from typing import NamedTuple
 
 import torch
 
+from sgtheory.functional.realizations import matmul
 from sgtheory.functional.surrogate import Surrogate, spike
 
 
 def recurrent(rates: torch.Tensor, J: torch.Tensor) -> torch.Tensor:
-    """J·r for every row of ``rates`` (..., N), with J (N, N) or batched (R, N, N)."""
-    return rates @ J.transpose(-1, -2)
+    """J·r for every row of ``rates`` (..., N), with J (N, N) or batched (R, N, N) against rates (..., R, B, N); a
+    batched product is one GEMM per realization (:func:`sgtheory.functional.realizations.matmul`), so a realization's
+    numbers do not depend on the others. For rates (R, B, N) it is computed as (J rᵀ)ᵀ, which copies the B×N rates
+    rather than the N×N weights into the layout of the GEMM."""
+    if J.dim() == 2:
+        return rates @ J.mT
+    if rates.dim() == 3:
+        return matmul(J, rates.mT).mT
+    return matmul(rates, J.mT)
 
 
 class RateParams(NamedTuple):

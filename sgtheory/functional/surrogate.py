@@ -14,13 +14,14 @@ surrogate is ``f'(x)`` (Gygax & Zenke 2024). All functions are pure: randomness 
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 
 import torch
 from torch import Tensor
+
+from sgtheory.choices import check_slope, check_surrogate
 
 __all__ = [
     "ESCAPES",
@@ -36,9 +37,6 @@ __all__ = [
     "make_surrogate",
     "spike",
 ]
-
-_SCALE_NAMES = ("normalized", "asymptotic")
-
 
 @dataclass(frozen=True)
 class Shape:
@@ -84,7 +82,7 @@ def _esser_primitive(z: Tensor) -> Tensor:
 SHAPES: dict[str, Shape] = {
     # SuperSpike (Zenke & Ganguli 2018), the negative part of a fast sigmoid's derivative.
     "fast_sigmoid": Shape(
-        k=lambda z: (z.abs() + 1.0).pow(-2),
+        k=lambda z: 1.0 / (z.abs() + 1.0).square(),
         K=lambda z: z / (z.abs() + 1.0),
         k0=1.0,
         default_scale="normalized",
@@ -162,16 +160,6 @@ def _lookup(registry: dict, name: str, what: str):
     return registry[name]
 
 
-def _is_real(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _check_slope(slope, what: str) -> float:
-    if not (_is_real(slope) and math.isfinite(slope) and slope > 0):
-        raise ValueError(f"{what} slope must be a finite number > 0, got {slope!r}")
-    return float(slope)
-
-
 @dataclass(frozen=True)
 class Surrogate:
     """Surrogate derivative ``h(x) = a * k(slope * x)`` of shape ``SHAPES[shape]``.
@@ -186,25 +174,9 @@ class Surrogate:
     scale: str | float | None = None
 
     def __post_init__(self) -> None:
-        spec = _lookup(SHAPES, self.shape, "surrogate")
-        if spec.uses_slope:
-            object.__setattr__(self, "slope", _check_slope(self.slope, f"surrogate {self.shape!r}"))
-        scale = self.scale
-        if isinstance(scale, str):
-            allowed = _SCALE_NAMES if spec.uses_slope else ("normalized",)
-            if scale not in allowed:
-                names = ", ".join(repr(s) for s in allowed)
-                raise ValueError(
-                    f"surrogate scale {scale!r} is not allowed for {self.shape!r}; allowed: {names}, "
-                    "a finite positive number or None"
-                )
-        elif scale is not None:
-            if not (_is_real(scale) and math.isfinite(scale) and scale > 0):
-                raise ValueError(
-                    f"surrogate scale must be 'normalized', 'asymptotic', a finite positive number or None, "
-                    f"got {scale!r}"
-                )
-            object.__setattr__(self, "scale", float(scale))
+        slope, scale = check_surrogate(self.shape, self.slope, self.scale)  # the torch-free rules of the configs
+        object.__setattr__(self, "slope", slope)
+        object.__setattr__(self, "scale", scale)
 
     @property
     def _spec(self) -> Shape:
@@ -286,14 +258,14 @@ def spike(x: Tensor, surrogate: Surrogate) -> Tensor:
 def escape_probability(x: Tensor, escape: str, slope: float) -> Tensor:
     """Spike probability ``f(x) = F(slope * x)`` of escape function ``ESCAPES[escape]``, in [0, 1]."""
     esc = _lookup(ESCAPES, escape, "escape function")
-    beta = _check_slope(slope, f"escape {escape!r}")
+    beta = check_slope(slope, f"escape {escape!r}")
     return esc.F(beta * x).clamp(0.0, 1.0)
 
 
 def escape_derivative(x: Tensor, escape: str, slope: float) -> Tensor:
     """``f'(x) = slope * F'(slope * x)``; for ``exponential`` it is 0 where ``f`` saturates at 1."""
     esc = _lookup(ESCAPES, escape, "escape function")
-    beta = _check_slope(slope, f"escape {escape!r}")
+    beta = check_slope(slope, f"escape {escape!r}")
     return beta * esc.dF(beta * x)
 
 

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from sgtheory.functional.lif import LIFZenkeVogelsLayer
+from sgtheory.functional.realizations import matmul
 
 
 def reuse_large_allocations() -> None:
@@ -52,13 +53,11 @@ def readout_kernel(steps: int, decay_syn: float, decay_out: float, dtype=torch.f
 
 
 def linear(x: Tensor, W: Tensor) -> Tensor:
-    """x W^T for inputs x (G or 1, B, T, I) and per-cell weights W (G, O, I) → (G, B, T, O), as one matrix product."""
+    """x W^T for inputs x (G or 1, B, T, I) and per-cell weights W (G, O, I) → (G, B, T, O), one matrix product per
+    cell (:func:`sgtheory.functional.realizations.matmul`: a cell's numbers do not depend on the others)."""
     Gx, B, T, I = x.shape
     G, O, _ = W.shape
-    if Gx == 1:
-        out = x.reshape(B * T, I) @ W.permute(2, 0, 1).reshape(I, G * O)
-        return out.view(B, T, G, O).permute(2, 0, 1, 3)
-    return torch.bmm(x.reshape(G, B * T, I), W.transpose(1, 2)).view(G, B, T, O)
+    return matmul(x.reshape(Gx, B * T, I), W.mT).view(G, B, T, O)
 
 
 @dataclass
@@ -87,11 +86,12 @@ class Classifier:
 
     def logits(self, spikes: Tensor) -> Tensor:
         """Readout logits (G, B, K) from the last hidden layer's spikes: U_o reduced over time."""
-        drive = linear(spikes, self.weights[-1]).permute(2, 0, 1, 3)  # (T, G, B, K)
-        U_out = (self.kernel @ drive.reshape(drive.shape[0], -1)).view(drive.shape)
+        drive = linear(spikes, self.weights[-1]).transpose(1, 2)  # (G, T, B, K)
+        G, T, B, K = drive.shape
+        U_out = matmul(self.kernel[None], drive.reshape(G, T, B * K)).view(G, T, B, K)
         if self.readout == "max":
-            return U_out.amax(dim=0)
-        return U_out.sum(dim=0) if self.readout == "sum" else U_out.mean(dim=0)
+            return U_out.amax(dim=1)
+        return U_out.sum(dim=1) if self.readout == "sum" else U_out.mean(dim=1)
 
     def __call__(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
         hidden = self.hidden_spikes(x)

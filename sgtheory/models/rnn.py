@@ -1,8 +1,8 @@
 """Recurrent networks on delayed tasks, batched over independent realizations (flossing spec §2).
 
 Parameters carry a leading realization dimension R, so R networks with different seeds train as one
-batched computation (batched matmuls); nothing couples the realizations, so each one evolves exactly
-as it would alone.
+batched computation; nothing couples the realizations, and every product is one GEMM per realization
+(:mod:`sgtheory.functional.realizations`), so each one evolves bit for bit as it would alone.
 
 Initialisation (spec §2.4), per realization:
 
@@ -23,6 +23,7 @@ from torch import nn
 
 from sgtheory.functional.lif import lif_engelken_abbott_params, lif_engelken_abbott_step, lif_engelken_abbott_tangent
 from sgtheory.functional.neurons import binary_params, rate_step, rate_tangent, tanh_params
+from sgtheory.functional.realizations import matmul
 from sgtheory.functional.surrogate import Surrogate
 
 
@@ -116,8 +117,10 @@ class RNN(nn.Module):
                 lambda state, new_state, Q: tangent(state, new_state, Q, tangent_params), unpack)
 
     def drive(self, inputs: torch.Tensor) -> torch.Tensor:
-        """External drive w_in·s_t + b (T, R, B, N) of inputs (T, R, B, S)."""
-        return inputs @ self.w_in.transpose(-1, -2) + self.b[:, None, :]
+        """External drive w_in·s_t + b (T, R, B, N) of inputs (T, R, B, S), as [s_t, 1]·[w_in, b]ᵀ: one product per
+        realization, so that the gradients of w_in and b are per-realization sums too."""
+        ones = torch.ones(*inputs.shape[:-1], 1, dtype=inputs.dtype)
+        return matmul(torch.cat([inputs, ones], -1), torch.cat([self.w_in, self.b[..., None]], -1).mT)
 
     def run(self, drive: torch.Tensor, state0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Iterate the step over drive (T, R, B, N) from a state vector (R, B, D).
@@ -136,7 +139,8 @@ class RNN(nn.Module):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Readout logits (T, R, B) for inputs (T, R, B, S), starting from the trainable x0."""
         outs, _ = self.run(self.drive(inputs), self.x0)
-        return (outs @ self.w_out).squeeze(-1) + self.c
+        ones = torch.ones(*outs.shape[:-1], 1, dtype=outs.dtype)
+        return matmul(torch.cat([outs, ones], -1), torch.cat([self.w_out, self.c[..., None]], -2)).squeeze(-1)
 
     @torch.no_grad()
     def relax(self, state0: torch.Tensor, steps: int) -> torch.Tensor:

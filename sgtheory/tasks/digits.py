@@ -112,16 +112,29 @@ def digits_dataset(
     return out
 
 
+MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def _idx_path(data_dir: Path, name: str) -> Path:
+    """The IDX file ``name`` or ``name.gz`` in ``data_dir``; DataError if neither exists."""
+    for path in (data_dir / name, data_dir / f"{name}.gz"):
+        if path.is_file():
+            return path
+    raise DataError(f"{data_dir / name}: not found (expected the MNIST IDX file {name} or {name}.gz there)")
+
+
+def check_mnist_dir(data_dir: str | Path) -> None:
+    """DataError unless ``data_dir`` holds the four MNIST IDX files (their contents are checked when read)."""
+    for name in MNIST_FILES:
+        _idx_path(Path(data_dir), name)
+
+
 def _read_idx(data_dir: Path, name: str, ndim: int) -> np.ndarray:
     """The uint8 array of the IDX file ``name`` (or ``name.gz``) in ``data_dir``; DataError if absent or malformed.
 
     IDX layout: magic bytes 0, 0, 0x08 (unsigned byte), ndim; ndim big-endian uint32 sizes; the data, row-major.
     """
-    path = data_dir / name
-    if not path.is_file():
-        path = data_dir / f"{name}.gz"
-    if not path.is_file():
-        raise DataError(f"{data_dir / name}: not found (expected the MNIST IDX file {name} or {name}.gz there)")
+    path = _idx_path(data_dir, name)
     try:
         data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError, zlib.error) as exc:

@@ -25,14 +25,34 @@ CLASSES = 20
 DATASETS = "spikes/times, spikes/units and labels"
 
 
-def _read_shd(path: Path, units: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Events of one SHD file as flat arrays (sample index, time in s, unit) plus the labels (int64)."""
+FILES = ("shd_train.h5", "shd_test.h5")
+
+
+def _h5py():
     try:
         import h5py
     except ImportError as exc:
         raise DataError("reading SHD needs the h5py package, which is not installed: pip install h5py") from exc
+    return h5py
+
+
+def _check_file(path: Path) -> None:
     if not path.is_file():
         raise DataError(f"{path}: not found (expected the SHD HDF5 file {path.name} with datasets {DATASETS})")
+
+
+def check_shd_dir(data_dir: str | Path) -> None:
+    """DataError unless h5py is installed and ``data_dir`` holds both SHD files (their contents are checked when
+    read)."""
+    _h5py()
+    for name in FILES:
+        _check_file(Path(data_dir) / name)
+
+
+def _read_shd(path: Path, units: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Events of one SHD file as flat arrays (sample index, time in s, unit) plus the labels (int64)."""
+    h5py = _h5py()
+    _check_file(path)
     try:
         with h5py.File(path, "r") as f:
             times, chans, labels = f["spikes/times"][()], f["spikes/units"][()], f["labels"][()]
