@@ -75,6 +75,54 @@ class Adam:
                 p.copy_(torch.where(keep, p_new, p))
 
 
+class SMORMS3:
+    """SMORMS3 (Funk 2015; the optimiser of Gygax & Zenke's classification, sgtheory spec §5.5), elementwise with the
+    interface of :class:`Adam`. State per entry: mem = 1, g = g2 = 0; each step, with r = 1/(mem + 1)::
+
+        g ← (1 − r) g + r·grad,   g2 ← (1 − r) g2 + r·grad²,   x = g²/(g2 + ε),
+        mem ← 1 + mem (1 − x),    p ← p − min(lr, x) · grad / (√g2 + ε)
+
+    ``lr`` is a float or an (R,) tensor; ``step(mask)`` updates only the realizations where ``mask`` (R,) is True.
+    """
+
+    def __init__(self, params: Sequence[Tensor], lr: float | Tensor, eps: float = 1e-16):
+        self.params = list(params)
+        R = self.params[0].shape[0]
+        self.lr = torch.as_tensor(lr, dtype=torch.float64).expand(R).clone()
+        self.eps = eps
+        self.mem = [torch.ones_like(p) for p in self.params]
+        self.g = [torch.zeros_like(p) for p in self.params]
+        self.g2 = [torch.zeros_like(p) for p in self.params]
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def state_dict(self) -> dict[str, Tensor | list[Tensor]]:
+        return {"mem": [m.clone() for m in self.mem], "g": [g.clone() for g in self.g],
+                "g2": [g.clone() for g in self.g2], "lr": self.lr.clone()}
+
+    def load_state_dict(self, state: dict[str, Tensor | list[Tensor]]) -> None:
+        for mine, saved in zip([*self.mem, *self.g, *self.g2, self.lr],
+                               [*state["mem"], *state["g"], *state["g2"], state["lr"]], strict=True):
+            mine.copy_(saved)
+
+    @torch.no_grad()
+    def step(self, mask: Tensor | None = None) -> None:
+        for p, mem, g, g2 in zip(self.params, self.mem, self.g, self.g2, strict=True):
+            grad = p.grad
+            r = 1.0 / (mem + 1.0)
+            g_new = (1 - r) * g + r * grad
+            g2_new = (1 - r) * g2 + r * grad * grad
+            x = g_new * g_new / (g2_new + self.eps)
+            mem_new = 1.0 + mem * (1.0 - x)
+            lr = _per_realization(self.lr, p).to(p.device)
+            p_new = p - torch.minimum(x, lr) * grad / (g2_new.sqrt() + self.eps)
+            keep = None if mask is None else mask.to(p.device).view(-1, *[1] * (p.dim() - 1))
+            for old, new in ((mem, mem_new), (g, g_new), (g2, g2_new), (p, p_new)):
+                old.copy_(new if keep is None else torch.where(keep, new, old))
+
+
 def clip_per_realization(params: Sequence[Tensor], threshold: float) -> None:
     """Scale each realization's gradient of each array to norm ≤ threshold (Flux's ClipNorm, per array)."""
     for p in params:

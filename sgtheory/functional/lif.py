@@ -31,16 +31,26 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import torch
 from torch import Tensor
 
 from sgtheory.functional.neurons import recurrent
-from sgtheory.functional.realizations import products
+from sgtheory.functional.realizations import _aligned_batch, products
 from sgtheory.functional.surrogate import Surrogate, spike
 
 Derivative = Callable[[Tensor], Tensor]
+
+
+class Recurrence(Protocol):
+    """A structured recurrent map of :class:`LIFZenkeVogelsLayer` (see its ``recurrence``)."""
+
+    def apply(self, spikes: Tensor, V: Tensor) -> Tensor: ...
+
+    def adjoint(self, lam: Tensor, V: Tensor) -> Tensor: ...
+
+    def weight_grad(self, lam: Tensor, spikes: Tensor, V: Tensor) -> Tensor: ...
 
 
 # --- Engelken & Abbott (flossing spec §2.3) ---------------------------------------------------------------------
@@ -103,7 +113,9 @@ def lif_zenke_vogels_forward(drive: Tensor, V: Tensor | None,
     spikes = drive.new_empty(T, G, B, H)
     Is = drive.new_zeros(T + 1, G, B, H) if layer.diff_reset else None
     current = drive.new_zeros(G, B, H)
-    fired = torch.empty(G, B, H, dtype=torch.bool)
+    fired = torch.empty(G, B, H, dtype=torch.bool, device=drive.device)
+    recurrence = layer.recurrence
+    V_T = None if V is None or recurrence is not None else _aligned_batch(V.detach().mT)  # laid out once
     for n in range(T):
         U = torch.mul(Us[n], b, out=Us[n + 1]).add_(current, alpha=1 - b)
         if layer.smooth is None:
@@ -114,8 +126,10 @@ def lif_zenke_vogels_forward(drive: Tensor, V: Tensor | None,
             spikes[n] = layer.smooth(Us[n] - layer.threshold)
             U.mul_(1 - spikes[n])
         current.mul_(a).add_(drive[n])
-        if V is not None:
-            current.add_(products(spikes[n], V.detach().mT))
+        if recurrence is not None:
+            current.add_(recurrence.apply(spikes[n], V.detach()))
+        elif V is not None:
+            current.add_(products(spikes[n], V_T))
         if Is is not None:
             Is[n + 1] = current
     return Us, spikes, Is
@@ -158,7 +172,7 @@ class _LIFZenkeVogels(torch.autograd.Function):
             lam_I = grad_drive[n]
             g = grad_S[n]
             if propagate:
-                g = g + products(lam_I, V)
+                g = g + (products(lam_I, V) if layer.recurrence is None else layer.recurrence.adjoint(lam_I, V))
             if layer.diff_reset:
                 g = g - (b * Us[n] + (1 - b) * Is[n]) * lam_U
             keep_U = lam_U.mul_(1 - spikes[n])
@@ -166,7 +180,9 @@ class _LIFZenkeVogels(torch.autograd.Function):
                 torch.mul(lam_I, a, out=grad_drive[n - 1]).add_(keep_U, alpha=1 - b)
             lam_U = keep_U.mul_(b).addcmul_(layer.derivative(Us[n] - layer.threshold), g)
         grad_V = None
-        if ctx.has_V:  # Σ_n λ_I[n+1] S[n]^T per cell, over the rows (n, b) of the cell
+        if ctx.has_V and layer.recurrence is not None:
+            grad_V = layer.recurrence.weight_grad(grad_drive, spikes, V)
+        elif ctx.has_V:  # Σ_n λ_I[n+1] S[n]^T per cell, over the rows (n, b) of the cell
             rows = grad_drive.transpose(0, 1).reshape(G, T * B, H)
             grad_V = products(rows.mT, spikes.transpose(0, 1).reshape(G, T * B, H))
         return grad_drive.permute(1, 2, 0, 3), grad_V, None
@@ -177,7 +193,12 @@ class LIFZenkeVogelsLayer:
     """Constants of one hidden layer; ``derivative`` maps U − ϑ (G, B, H) to h (per-cell slopes as (G, 1, 1)).
 
     ``smooth`` replaces the step Θ in the forward pass by a smooth function (tests: with ``derivative`` its exact
-    derivative, the backward pass is the exact gradient of that smooth network); None: the step."""
+    derivative, the backward pass is the exact gradient of that smooth network); None: the step.
+
+    ``recurrence`` replaces the dense recurrent product V S by a structured linear map with parameters V (e.g. the
+    recurrent convolution of :mod:`sgtheory.models.conv_snn`): ``apply(S, V)`` = the recurrent input (G, B, H),
+    ``adjoint(λ, V)`` = its transpose applied to λ, ``weight_grad(λ_I, S, V)`` = Σ_n of the gradient with respect
+    to V of ⟨λ_I[n+1], apply(S[n], V)⟩ over time-major λ_I[n+1] and S[n] (T, G, B, H). None: V is dense (G, H, H)."""
 
     derivative: Derivative
     decay_mem: float
@@ -186,6 +207,7 @@ class LIFZenkeVogelsLayer:
     diff_reset: bool = False
     recurrent_grad: bool = True
     smooth: Derivative | None = None
+    recurrence: Recurrence | None = None
 
     def __call__(self, drive: Tensor, V: Tensor | None = None) -> Tensor:
         """Spikes (G, B, T, H) of the layer driven by ``drive`` (G, B, T, H); ``V`` (G, H, H) or None."""

@@ -57,7 +57,7 @@ def _aligned_batch(x: Tensor) -> Tensor:
         return x
     unit = ALIGNMENT // x.element_size()
     padded = -(-m * k // unit) * unit
-    return torch.empty(R, padded, dtype=x.dtype).as_strided((R, m, k), (padded, k, 1)).copy_(x)
+    return torch.empty(R, padded, dtype=x.dtype, device=x.device).as_strided((R, m, k), (padded, k, 1)).copy_(x)
 
 
 def products(a: Tensor, b: Tensor) -> Tensor:
@@ -71,7 +71,7 @@ def products(a: Tensor, b: Tensor) -> Tensor:
     a, b = _aligned_batch(a).expand(R, -1, -1), _aligned_batch(b).expand(R, -1, -1)
     unit = ALIGNMENT // a.element_size()
     padded = -(-(m * n + 1) // unit) * unit  # at least one element more than a matrix: never contiguous for R > 1
-    out = torch.empty(R, padded, dtype=torch.result_type(a, b)).as_strided((R, m, n), (padded, n, 1))
+    out = torch.empty(R, padded, dtype=torch.result_type(a, b), device=a.device).as_strided((R, m, n), (padded, n, 1))
     return torch.bmm(a, b, out=out)
 
 

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 CLASSIFY_TASKS = ("randman", "digits", "mnist", "shd")
 TRUE_GRADIENT = "zero"  # surrogate name of the true derivative of the step: h ≡ 0 (the paper's "True")
 READOUTS = ("max", "sum", "mean")
+MODELS = ("dense", "conv")
+NEURONS = ("deterministic", "stochastic")
+OPTIMIZERS = ("adam", "smorms3")
 DATA_SIZES = {"digits": (1797, 64, 10), "mnist": (70000, 784, 10), "shd": (10420, 700, 20)}  # samples, inputs,
 # classes of the standard data sets (randman: from the config), for the memory estimate
 LIF_BUFFERS = 8  # (G, batch, steps, hidden) tensors of a hidden layer in a training step (calibrated, README Memory)
@@ -63,6 +66,20 @@ class ClassifyConfig(RunConfig):
     upper_power: int = 2  # exponent L of the upper bound (1 or 2)
     raster_samples: int = 3  # test samples whose spikes (input and hidden) are stored after training
     dtype: str = "float32"
+    model: str = "dense"  # dense (Zenke & Vogels LIF layers) | conv (Gygax & Zenke 2025 deep convolutional SNN)
+    forward: str = "deterministic"  # conv: deterministic (step) | stochastic (escape noise, Bernoulli(σ(slope·(U−θ))))
+    filters: str = "32,64,128"  # conv: channels of the hidden layers (comma-separated; their number is the depth)
+    kernels: str = "11,5,5"  # conv: kernel of each hidden layer's feed-forward convolution (no padding)
+    strides: str = "1,1,1"  # conv: stride of each feed-forward convolution
+    recurrent_kernel: int = 5  # conv with --recurrent: kernel of the recurrent convolution (stride 1, 'same')
+    sigma_u: float = 0.0  # conv: target membrane σ_U of the init; 0: 1.0 deterministic, 1.3 stochastic
+    init_rate: float = 5.0  # conv: presynaptic rate ν (Hz) of the fluctuation-driven init (randman 5, SHD 15.8)
+    optimizer: str = "adam"  # adam | smorms3 (the conv paper's; lr is its step cap)
+    smorms3_eps: float = 1e-16  # SMORMS3 ε
+    fano_trials: int = 400  # conv: trials of one test sample for the Fano factors and trial rasters (0: skip)
+    fano_window: int = 10  # conv: sliding window (steps) of the Fano factor (20 ms at dt = 2)
+    trial_rasters: int = 30  # conv: trials whose hidden-layer-2 spikes are stored as rows (kind=trial_spike)
+    device: str = "cpu"  # conv: cpu | cuda (nothing needs a GPU)
 
     BATCHED = ("seed", "slope", "lr", "lower_strength", "lower_threshold", "upper_strength", "upper_threshold",
                "upper_power")
@@ -70,6 +87,10 @@ class ClassifyConfig(RunConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_choice("model", self.model, MODELS)
+        check_choice("forward", self.forward, NEURONS)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("device", self.device, ("cpu", "cuda"))
         check_choice("task", self.task, CLASSIFY_TASKS)
         check_choice("spectrum", self.spectrum, ("code", "paper"))
         check_choice("readout", self.readout, READOUTS)
@@ -100,6 +121,51 @@ class ClassifyConfig(RunConfig):
             check_positive(name, getattr(self, name), strict=False)
         if not (0 < self.step_frac <= 1 and self.steps * self.step_frac >= 1):
             raise ConfigError(f"step_frac={self.step_frac} must lie in (0, 1] with steps·step_frac >= 1")
+        if self.model == "conv":
+            self._check_conv()
+
+    def _check_conv(self) -> None:
+        layers = [self.conv_layers(name) for name in ("filters", "kernels", "strides")]
+        if len({len(x) for x in layers}) != 1:
+            raise ConfigError(f"filters={self.filters!r}, kernels={self.kernels!r} and strides={self.strides!r} "
+                              "must list one value per hidden layer")
+        if self.surrogate == TRUE_GRADIENT:
+            raise ConfigError("model=conv needs a surrogate (surrogate=zero is for the dense model)")
+        check_counts(self, positive=("recurrent_kernel", "fano_window"), non_negative=("fano_trials", "trial_rasters"))
+        if self.recurrent and self.recurrent_kernel % 2 == 0:
+            raise ConfigError(f"recurrent_kernel={self.recurrent_kernel} must be odd (a 'same' convolution)")
+        check_positive("init_rate", self.init_rate)
+        check_positive("sigma_u", self.sigma_u, strict=False)
+        positions = self.units if self.task == "randman" else DATA_SIZES[self.task][1]
+        for index, (k, stride) in enumerate(zip(layers[1], layers[2], strict=True)):
+            positions = (positions - k) // stride + 1
+            if positions < 1:
+                raise ConfigError(f"kernels={self.kernels!r}: layer {index} has no output position left "
+                                  "(kernel larger than its input)")
+
+    def conv_layers(self, name: str) -> list[int]:
+        """The comma-separated positive integers of ``filters``, ``kernels`` or ``strides``."""
+        try:
+            values = [int(v) for v in str(getattr(self, name)).split(",")]
+        except ValueError:
+            values = []
+        if not values or min(values) < 1:
+            raise ConfigError(f"{name}={getattr(self, name)!r} must be comma-separated positive integers, e.g. 32,64")
+        return values
+
+    def conv_sigma_u(self) -> float:
+        """σ_U of the fluctuation-driven init: ``sigma_u``, or 1.0 (deterministic) / 1.3 (stochastic) (spec §5.4)."""
+        return self.sigma_u or (1.3 if self.forward == "stochastic" else 1.0)
+
+    def to_dict(self) -> dict:
+        """The fields; a dense-model config leaves out the fields added with the conv model while they hold their
+        defaults, so its hashes and columns are those it had before they existed."""
+        d = super().to_dict()
+        if self.model == "dense":
+            for name, value in CONV_DEFAULTS.items():
+                if d[name] == value:
+                    d.pop(name)
+        return d
 
     def spike_surrogate(self) -> Surrogate:
         from sgtheory.functional.surrogate import make_surrogate
@@ -112,6 +178,8 @@ class ClassifyConfig(RunConfig):
         gradients and Adam moments, and a minibatch's inputs, LIF_BUFFERS time-major buffers per hidden layer and the
         readout."""
         c, G = configs[0], len(configs)
+        if c.model == "conv":
+            return c.conv_bytes()
         samples, inputs, classes = ((c.classes * c.samples_per_class, c.units, c.classes) if c.task == "randman"
                                     else DATA_SIZES[c.task])
         data = len({config.seed for config in configs}) * samples * c.steps * inputs
@@ -120,8 +188,25 @@ class ClassifyConfig(RunConfig):
         activations = G * c.batch * c.steps * (inputs + c.layers * H * LIF_BUFFERS + 2 * classes)
         return data + ITEMSIZE[c.dtype] * (4 * weights + activations)
 
+    def conv_bytes(self) -> float:
+        """One conv run: the data, the dense recurrent operators and, per hidden neuron and step of a minibatch,
+        LIF_BUFFERS buffers plus the feed-forward drive; the Fano trials when they exceed the minibatch."""
+        samples, inputs, _ = ((self.classes * self.samples_per_class, self.units, self.classes)
+                              if self.task == "randman" else DATA_SIZES[self.task])
+        P, hidden, operators = inputs, 0, 0
+        for C, k, stride in zip(*(self.conv_layers(n) for n in ("filters", "kernels", "strides")), strict=True):
+            P = (P - k) // stride + 1
+            hidden += C * P
+            operators += (C * P) ** 2 if self.recurrent else 0
+        rows = max(self.batch, self.fano_trials)
+        activations = rows * self.steps * (inputs + hidden * (LIF_BUFFERS + 1))
+        return samples * self.steps * inputs + ITEMSIZE[self.dtype] * (3 * operators + activations)
+
     def batch_key(self) -> str:
-        """Runs with equal keys can train together (they differ only in ``BATCHED`` fields)."""
+        """Runs with equal keys can train together (they differ only in ``BATCHED`` fields); a conv run trains
+        alone."""
+        if self.model == "conv":
+            return self.run_id()
         d = self.to_dict()
         for name in self.BATCHED:
             d.pop(name)
@@ -141,7 +226,26 @@ CLASSIFY_HELP = """Train LIF classifiers (Zenke & Vogels 2021) on randman, digit
     inputs.
 
     Example: sgtheory classify --task randman --surrogate fast_sigmoid --slope 10 --lr 0.05 --epochs 30 --seeds 0-2
+
+    --model conv: the deep convolutional SNN of Gygax & Zenke 2025 (sgtheory spec §5): hidden layers of --filters
+    channels, feed-forward 1-D convolutions (--kernels, --strides, no bias), with --recurrent a recurrent
+    convolution (--recurrent-kernel); --forward deterministic (step) or stochastic (escape noise
+    Bernoulli(σ(slope·(U−θ)))), backward --surrogate in both (fast_sigmoid = SuperSpike; sigmoid --scale 0.25 = the
+    scaled sigmoid); fluctuation-driven init (--sigma-u, --init-rate); --optimizer smorms3. Each run trains alone.
+    Extra rows: kind=cross (test accuracy evaluated with the deterministic and the stochastic forward),
+    kind=fano (per hidden layer: Fano factor over --fano-trials trials of one test sample in sliding --fano-window
+    windows, firing rate in Hz), kind=trial_spike (hidden layer 2 over --trial-rasters trials). SHD: --task shd
+    --data-dir DIR, binned at --dt ms over --steps bins. The paper's settings: configs/conv_snn.yaml.
+
+    Example: sgtheory classify --config configs/conv_snn.yaml --profile quick --set forward=stochastic
 """  # the CLI help of `sgtheory classify`
+
+
+CONV_DEFAULTS = {f.name: f.default for f in dataclasses.fields(ClassifyConfig)
+                 if f.name in ("model", "forward", "filters", "kernels", "strides", "recurrent_kernel", "sigma_u",
+                               "init_rate", "optimizer", "smorms3_eps", "fano_trials", "fano_window",
+                               "trial_rasters", "device")}
+"""The fields added with the conv model and their defaults (left out of a dense config's dict while default)."""
 
 
 def check_data(configs) -> None:

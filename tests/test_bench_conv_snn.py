@@ -1,0 +1,16 @@
+"""benchmarks/bench_conv_snn.py on a tiny input: the JSON report and its extrapolation to an SHD epoch."""
+
+import json
+import math
+
+
+def test_tiny_run_writes_json_and_extrapolates(tmp_path, load_benchmark):
+    bench = load_benchmark("bench_conv_snn")
+    out = tmp_path / "bench_conv_snn.json"
+    report = bench.main(["--batch", "2", "--steps", "30", "--repeats", "1", "--threads", "1", "--forward",
+                         "stochastic", "--out", str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(report))
+    assert report["workload"] == {"batch": 2, "steps": 30, "channels": 700, "forward": "stochastic", "device": "cpu"}
+    step, forward = min(report["train_step_s"]), min(report["eval_forward_s"])
+    epoch = math.ceil(7340 / 2) * step + math.ceil((816 + 2264) / 2) * forward
+    assert report["s_per_epoch"] == epoch and report["hours_per_run_200_epochs"] == epoch * 200 / 3600
