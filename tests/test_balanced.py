@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from sgtheory.errors import ConfigError
 from sgtheory.experiments.balanced import balanced
@@ -47,7 +48,7 @@ def test_dmft_undriven_matches_the_spec():
 
 def test_dmft_common_input_matches_the_spec_table():
     """Spec §2.5 (same recursion, 80-point quadrature): N = 500, f = 0.2, I1 = 20 → λ1 = −0.004; the tolerance is the
-    table's printed precision plus the quadrature difference (ours: 40 points)."""
+    table's printed precision plus the quadrature difference (ours: 24 points)."""
     assert balanced_dmft(N=500, I1=20.0).lambda1 == pytest.approx(-0.004, abs=0.003)
 
 
@@ -152,3 +153,93 @@ def test_figures_draw_from_a_tiny_table(tmp_path):
             assert layout_problems(fig) == [], name
             plt.close(fig)
         assert "λ" in FIGURES[name].report(frame)
+
+
+def test_dmft_depends_on_N_only_through_sqrt_K():
+    """Fig. 3B: K scales the drive √K·I0 and the mean coupling −√K·J0/N, so a network of any N with tightness K has the
+    DMFT of the fully connected network of K units."""
+    kw = dict(I1=6.0, steps=96, band=24)
+    for kind in ("common", "independent"):
+        a = balanced_dmft(N=5000, K=100, input=kind, **kw)
+        b = balanced_dmft(N=100, input=kind, **kw)
+        np.testing.assert_array_equal(a.m, b.m)
+        np.testing.assert_array_equal(a.C0, b.C0)
+        assert a.lambda1 == b.lambda1
+
+
+def test_couplings_scale_with_K():
+    """The simulated network: mean coupling −√K·J0/N (K = 16 → −4/400), variance gain²/N; tolerance 5 standard errors of
+    the mean of N² Gaussian entries."""
+    from sgtheory.experiments.balanced import balanced_couplings
+
+    cfg = BalancedConfig(N=400, K=16, gain=2.0)
+    J = balanced_couplings(cfg, torch.float64)
+    assert J.mean().item() == pytest.approx(-math.sqrt(16) / 400, abs=5 * 0.1 / 400)
+    assert J.std().item() == pytest.approx(2.0 / math.sqrt(400), rel=0.01)
+    assert BalancedConfig(N=400).sqrt_K == 20.0  # K = 0: fully connected, K = N
+
+
+def test_quasi_static_limits():
+    """Spec §2.3: I1_crit = √K·I0/cos(π·λ0/(λ0 − silent)) → √K·I0 as λ0 → 0 (near g_c common input still needs the
+    total input to turn negative), and grows with λ0; the Euler recursion's silent exponent ln(1 − dt)/dt."""
+    assert quasi_static_I1_crit(1e-9, 1.0, 10.0) == pytest.approx(10.0, rel=1e-12)
+    silent = math.log(1 - 1 / 16) * 16
+    lams = [0.02, 0.1, 0.3]
+    crits = [quasi_static_I1_crit(lam, 1.0, 10.0, silent) for lam in lams]
+    assert crits == sorted(crits) and crits[0] > 10.0
+    for lam, crit in zip(lams, crits, strict=True):
+        assert quasi_static_lambda1([crit], lam, 1.0, 10.0, silent)[0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_lyapunov_slope_averages_whole_periods_of_slow_drive():
+    """Slow drive: u(t) grows at +0.1 for 80 % of each period and falls at −1 for 20 % (mean slope −0.12); the last
+    quarter holds one maximum, where a least-squares slope would be biased; the whole-period average is exact."""
+    from sgtheory.functional.dmft import lyapunov_slope
+
+    period = 100.0
+    t = np.linspace(0, 256, 4097)
+    phase = np.mod(t, period)
+    du = np.where(phase < 80, 0.1, -1.0)
+    u = np.concatenate([[0.0], np.cumsum(du[1:] * np.diff(t))])
+    assert lyapunov_slope(t, u, period) == pytest.approx(0.8 * 0.1 - 0.2 * 1.0, abs=2e-3)
+    assert abs(lyapunov_slope(t, u) - (-0.12)) > 0.05  # the last-quarter fit that the period average replaces
+
+
+def test_crit_figure_panels_B_and_C(tmp_path):
+    """Fig. 3: a table with K < N rows and slow-input rows at two gains draws three panels (A alone otherwise) and
+    reports B and C with their claims."""
+    import matplotlib.pyplot as plt
+
+    from sgtheory.figures import FIGURES
+    from sgtheory.figures.balanced import crit_panels
+    from sgtheory.figures.style import RC, layout_problems
+
+    kw = dict(N=40, transient=2.0, duration=6.0, record_every=0.0, max_lag=0.0, t_ons=0.5)
+    grid = (0.0, 3.0, 30.0)
+    A = [BalancedConfig(I1=i, input_type=k, seed=s, **kw) for s in (0, 1) for k in ("common", "independent")
+         for i in grid]
+    B = [BalancedConfig(I1=i, input_type=k, K=4, seed=s, **kw) for s in (0, 1) for k in ("common", "independent")
+         for i in grid]
+    C = [BalancedConfig(I1=i, input_type=k, gain=g, f=0.01, **kw) for g in (1.6, 3.0)
+         for k in ("common", "independent") for i in grid]
+    dmft = dict(method="dmft", dmft_steps=64, dmft_band=16, **kw)
+    D = [BalancedConfig(I1=i, input_type=k, **dmft) for k in ("common", "independent") for i in grid]
+    D += [BalancedConfig(I1=i, input_type=k, K=4, **dmft) for k in ("common", "independent") for i in grid]
+    D += [BalancedConfig(I1=i, input_type=k, gain=g, f=0.01, **dmft) for g in (1.6, 3.0)
+          for k in ("common", "independent") for i in grid]
+    frame = _table(A + B + C + D)
+    panels = crit_panels(frame)
+    assert set(panels["B"]["K"]) == {0, 4} and set(panels["B"]["N"]) == {40}
+    assert set(panels["C"]["f"]) == {0.01} and set(panels["C"]["gain"]) == {1.6, 3.0}
+    assert (panels["A"]["K"] == 0).all() and not ((panels["A"]["method"] == "dmft")
+                                                   & (panels["A"]["input_type"] == "independent")).any()
+    with plt.rc_context(RC):
+        fig = FIGURES["balanced-crit"].draw(frame)
+        assert len(fig.axes) == 3 and layout_problems(fig) == []
+        plt.close(fig)
+        only_A = frame[(frame["K"] == 0) & (frame["f"] == 0.2)]
+        fig = FIGURES["balanced-crit"].draw(only_A)
+        assert len(fig.axes) == 1
+        plt.close(fig)
+    report = FIGURES["balanced-crit"].report(frame)
+    assert "**B.**" in report and "**C.**" in report and "quasi-static" in report

@@ -3,8 +3,10 @@ in balanced rate networks (balanced spec §2.6), from ``balanced`` tables (simul
 
 - ``balanced-lambda`` (Fig. 2): λ1 vs I1 for common (green) and independent (violet) input, simulations (mean ± 2 std
   over realizations) and DMFT (dashed), the critical amplitudes I1_crit, the spec's numbers as black markers.
-- ``balanced-crit`` (Fig. 3A): I1_crit vs N for both inputs (simulation: mean ± 2 std over realizations; DMFT for
-  common input), with the quasi-static estimate √N·I0/cos(πλ0/(1+λ0)) and the √N law.
+- ``balanced-crit`` (Fig. 3): A, I1_crit vs N for both inputs (simulation: mean ± 2 std over realizations; DMFT for
+  common input), with the quasi-static estimate √N·I0/cos(πλ0/(1+λ0)); B, I1_crit vs the tightness of balance K
+  (K = N rows of A at the same N); C, I1_crit vs the gain g at slow input (f = 0.01/τ) near g_c = √2, DMFT dashed and
+  the quasi-static estimate dotted. B and C are drawn when the table holds their rows (A alone otherwise, as before).
 - ``balanced-mechanism`` (Fig. 4): slow common input: external drive and population rate, unit rates, the local
   Lyapunov exponent against the stationary-DMFT λ0 and the silent level ln(1 − dt)/dt.
 - ``balanced-activity`` (Fig. 9, and Fig. 8 for common input): unit rates, population rate and autocovariance at
@@ -19,7 +21,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from sgtheory.figures.style import (
     DARK_GREY,
@@ -31,7 +33,7 @@ from sgtheory.figures.style import (
     panel_letter,
     paper_markers,
 )
-from sgtheory.functional.dmft import quasi_static_I1_crit, zero_crossing
+from sgtheory.functional.dmft import quasi_static_I1_crit, quasi_static_lambda1, zero_crossing
 
 COLOURS = {"common": PALETTE["common input"], "independent": PALETTE["independent input"]}
 # Spec §2.8 (simulation, N = 500, g = 2, f = 0.2, dt = 0.02, 2 seeds; rough targets): λ1 at each I1.
@@ -73,17 +75,23 @@ def lambda_stats(frame: pd.DataFrame) -> pd.DataFrame:
     return rows.groupby(["N", "f", "gain", "input_type", "I1"])["value"].agg(["mean", "std", "count"]).reset_index()
 
 
+def _effective_K(rows: pd.DataFrame) -> pd.Series:
+    """The tightness of balance of each row: its K, or N where K = 0 (fully connected, the default)."""
+    return rows["K"].where(rows["K"] > 0, rows["N"]) if "K" in rows else rows["N"]
+
+
 def critical_amplitudes(frame: pd.DataFrame) -> pd.DataFrame:
     """I1_crit, the interpolated zero crossing of λ1(I1): per realization (seed) for simulations, then mean, std and
-    count over realizations; one value per condition for the DMFT. Columns: method, N, f, gain, input_type, mean,
-    std, count (NaN where λ1 never crosses zero on the grid)."""
+    count over realizations; one value per condition for the DMFT. Columns: method, N, K (K = N where the table has
+    K = 0), f, gain, input_type, mean, std, count (NaN where λ1 never crosses zero on the grid)."""
     out = []
     rows = _lambda1(frame)
-    for (method, N, f, gain, kind), part in rows.groupby(["method", "N", "f", "gain", "input_type"]):
+    rows = rows.assign(K=_effective_K(rows))
+    for (method, N, K, f, gain, kind), part in rows.groupby(["method", "N", "K", "f", "gain", "input_type"]):
         crossings = [zero_crossing(seed_rows["I1"], seed_rows["value"]) for _, seed_rows in part.groupby("seed")]
         crossings = np.array(crossings if method == "simulation" else crossings[:1])
         ok = crossings[np.isfinite(crossings)]
-        out.append({"method": method, "N": N, "f": f, "gain": gain, "input_type": kind,
+        out.append({"method": method, "N": N, "K": K, "f": f, "gain": gain, "input_type": kind,
                     "mean": ok.mean() if len(ok) else np.nan, "std": ok.std(ddof=1) if len(ok) > 1 else 0.0,
                     "count": len(ok), "realizations": len(crossings)})
     return pd.DataFrame(out)
@@ -190,20 +198,92 @@ def balanced_lambda_report(frame: pd.DataFrame) -> str:
     return "\n".join(lines + ["", *claims])
 
 
-def balanced_crit_figure(frame: pd.DataFrame):
-    crit = critical_amplitudes(frame)
-    f = _main_condition(frame)[1]
-    crit = crit[crit["f"] == f]
-    fig, (ax,) = new_figure(4.6, 3.0)
+# Fig. 3B/C thresholds (none taken from our results):
+SIMILAR_RATIO = ORDER_OF_MAGNITUDE  # "similar" I1_crit: within the factor 2 that spec §2.8 allows its rough targets
+MUCH_SMALLER = 0.1  # "arbitrarily small" vs "cannot" (Fig. 3C caption): an order of magnitude
+PAPER_N = 5000  # the captions' N for B and C: simulated claims are judged there (finite-size λ1 at small N, §2.5)
+C_COLOUR_QS = DARK_GREY
+
+
+def crit_panels(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The λ1 rows of Fig. 3's panels. A: K = N at the main f (0.2/τ) and gain (2), without the independent-input DMFT
+    (A shows common-input theory only); B: K < N at that f and gain, with the K = N rows of the same simulated N and
+    every K = N DMFT row (only √K enters the DMFT); C: the slowest f below the main one (several gains). B and C are
+    empty where the table has no such rows."""
+    rows = _lambda1(frame)
+    f_main = _main_condition(frame)[1]
+    main = rows[rows["f"] == f_main]
+    gains = main["gain"]
+    g_main = 2.0 if (gains == 2.0).any() else float(gains.mode().iloc[0])
+    main = main[main["gain"] == g_main]
+    full = _effective_K(main) == main["N"]
+    A, reduced = main[full], main[~full]
+    A_only = A[~((A["method"] == "dmft") & (A["input_type"] == "independent"))]
+    B = reduced.iloc[:0]
+    if len(reduced):
+        sim_N = set(reduced[reduced["method"] == "simulation"]["N"])
+        B = pd.concat([reduced, A[(A["method"] == "dmft") | A["N"].isin(sim_N)]])
+    slow = rows[rows["f"] < f_main]
+    C = slow[slow["f"] == slow["f"].min()] if len(slow) else slow
+    return {"A": A_only, "B": B, "C": C}
+
+
+def lambda0_by_gain(rows: pd.DataFrame) -> pd.Series:
+    """The DMFT λ0 (I1 = 0, either input type: the same undriven network) per gain."""
+    d = _lambda1(_dmft(rows))
+    return d[d["I1"] == 0].groupby("gain")["value"].first()
+
+
+def _silent_level(rows: pd.DataFrame) -> float:
+    """The silent network's exponent ln(1 − dt)/dt of the Euler recursion (the continuous-time −1/τ as dt → 0)."""
+    dt = float(rows["dt"].iloc[0])
+    return math.log(1 - dt) / dt
+
+
+def quasi_static_table(C: pd.DataFrame) -> pd.DataFrame:
+    """Per gain of panel C: the DMFT λ0, the quasi-static I1_crit (the formula; NaN where λ0 ≤ 0: no chaos to
+    suppress) and the quasi-static λ1 interpolated on the common-input DMFT's own I1 grid like the DMFT (so that the
+    comparison carries no interpolation error), with the silent exponent ln(1 − dt)/dt of the Euler recursion."""
+    lam0 = lambda0_by_gain(C)
+    common = _lambda1(_dmft(C))
+    common = common[common["input_type"] == "common"]
+    out = []
+    for gain, l0 in lam0.items():
+        part = C[C["gain"] == gain]
+        sqrt_K, I0 = math.sqrt(float(_effective_K(part).iloc[0])), float(part["I0"].iloc[0])
+        silent = _silent_level(part)
+        formula = quasi_static_I1_crit(l0, I0, sqrt_K, silent) if l0 > 0 else math.nan
+        grid = np.sort(common[common["gain"] == gain]["I1"].unique())
+        grid = np.union1d([0.0], grid)
+        on_grid = zero_crossing(grid, quasi_static_lambda1(grid, l0, I0, sqrt_K, silent)) if l0 > 0 else math.nan
+        out.append({"gain": gain, "lambda0": l0, "sqrt_K_I0": sqrt_K * I0, "qs": formula, "qs_grid": on_grid})
+    return pd.DataFrame(out, columns=["gain", "lambda0", "sqrt_K_I0", "qs", "qs_grid"])
+
+
+def _crit_errorbars(ax, crit: pd.DataFrame, x: str, sim_label: str) -> None:
     for kind, colour in COLOURS.items():
-        s = crit[(crit["method"] == "simulation") & (crit["input_type"] == kind)].sort_values("N")
+        s = crit[(crit["method"] == "simulation") & (crit["input_type"] == kind)].sort_values(x)
         if len(s):
-            ax.errorbar(s["N"], s["mean"], yerr=2 * s["std"], fmt="o-", ms=3, color=colour, capsize=2, lw=0.8,
-                        label=f"{_label(kind)}, simulation (± 2 std)")
-        d = crit[(crit["method"] == "dmft") & (crit["input_type"] == kind)].sort_values("N")
+            ax.errorbar(s[x], s["mean"], yerr=2 * s["std"], fmt="o-", ms=3, color=colour, capsize=2, lw=0.8,
+                        label=f"{_label(kind)}, {sim_label} (± 2 std)")
+        d = crit[(crit["method"] == "dmft") & (crit["input_type"] == kind)].sort_values(x)
         if len(d):
-            ax.plot(d["N"], d["mean"], "s--", ms=3, mfc="white", color=colour, lw=1.0, label=f"{_label(kind)}, DMFT")
-    d0 = _lambda1(_dmft(frame))
+            ax.plot(d[x], d["mean"], "s--", ms=3, mfc="white", color=colour, lw=1.0, label=f"{_label(kind)}, DMFT")
+
+
+def _sim_N(crit: pd.DataFrame) -> str:
+    Ns = sorted(set(crit[crit["method"] == "simulation"]["N"]))
+    return "simulation" + (f" N = {', '.join(map(str, Ns))}" if Ns else "")
+
+
+I1_LABEL = r"$I_1^{crit}$ (units of $I_0$)"
+
+
+def _draw_crit_N(ax, A: pd.DataFrame, legend_below: bool = False) -> None:
+    crit = critical_amplitudes(A)
+    f = float(A["f"].iloc[0]) if len(A) else 0.2
+    _crit_errorbars(ax, crit, "N", "simulation")
+    d0 = _lambda1(_dmft(A))
     d0 = d0[d0["I1"] == 0]
     Ns = np.array(sorted(set(crit["N"])), dtype=float)
     if len(d0) and len(Ns):
@@ -213,19 +293,110 @@ def balanced_crit_figure(frame: pd.DataFrame):
                 label=r"quasi-static $\sqrt{N}I_0/\cos(\pi\lambda_0/(1+\lambda_0))$")
     spec = {n: zero_crossing(list(v), list(v.values())) for n, v in SPEC_DMFT.items()}
     paper_markers(ax, list(spec), list(spec.values()), label="spec §2.5 (DMFT, common)")
-    ax.set(xscale="log", yscale="log", xlabel="network size N", ylabel=r"$I_1^{crit}$", title=f"f = {f:g}/τ")
+    ax.set(xscale="log", yscale="log", xlabel="network size N", ylabel=I1_LABEL, title=f"f = {f:g}/τ, K = N")
     ticks = sorted(set(Ns.astype(int)) | set(SPEC_DMFT))
     ax.set_xticks(ticks, [str(n) for n in ticks])
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.legend(frameon=False, fontsize=5.5, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _legend(ax, legend_below)
+
+
+def _legend(ax, below: bool) -> None:
+    if below:
+        ax.legend(frameon=False, fontsize=5.5, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    else:
+        ax.legend(frameon=False, fontsize=5.5, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
+def _plain_log_ticks(ax) -> None:
+    """Plain numbers on a log y axis (2, 5, 10, 20 rather than 2×10⁰ …)."""
+    if ax.get_yscale() == "log":
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
+
+
+def _y_scale(values) -> str:
+    """Log where some critical amplitude was found (positive), linear for an empty panel (nothing to log-scale)."""
+    values = np.asarray(values, dtype=float)
+    return "log" if (np.isfinite(values) & (values > 0)).any() else "linear"
+
+
+def _draw_crit_K(ax, B: pd.DataFrame) -> None:
+    crit = critical_amplitudes(B)
+    _crit_errorbars(ax, crit, "K", _sim_N(crit))
+    Ks = sorted(set(crit["K"]))
+    ax.set(xscale="log", yscale=_y_scale(crit["mean"]),
+           xlabel="tightness of balance K (drive √K·I0, mean coupling −√K·J0/N)", ylabel=I1_LABEL,
+           title=f"f = {B['f'].iloc[0]:g}/τ, g = {B['gain'].iloc[0]:g}")
+    ax.set_xticks(Ks, [str(int(k)) for k in Ks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    _plain_log_ticks(ax)
+    _legend(ax, True)
+
+
+def _draw_crit_gain(ax, C: pd.DataFrame) -> None:
+    crit = critical_amplitudes(C)
+    _crit_errorbars(ax, crit, "gain", _sim_N(crit))
+    dmft = _lambda1(_dmft(C))
+    for kind, colour in COLOURS.items():  # no crossing on the DMFT grid: a triangle at its top
+        d = crit[(crit["method"] == "dmft") & (crit["input_type"] == kind) & ~np.isfinite(crit["mean"])]
+        tops = [dmft[(dmft["input_type"] == kind) & (dmft["gain"] == g)]["I1"].max() for g in d["gain"]]
+        if len(d):
+            ax.plot(d["gain"], tops, "^", ms=4, mfc="white", color=colour,
+                    label=f"{_label(kind)}, DMFT: λ1 > 0 up to the largest I1")
+    qs = quasi_static_table(C).dropna(subset=["qs"])
+    if len(qs):
+        ax.plot(qs["gain"], qs["qs"], ":", color=COLOURS["common"], lw=1.2,
+                label=r"quasi-static (common) $\sqrt{K}I_0/\cos(\pi\lambda_0/(\lambda_0+|\lambda_{silent}|))$")
+    Ns = sorted(set(_effective_K(C)))
+    for i, n in enumerate(Ns):
+        ax.axhline(math.sqrt(n) * float(C["I0"].iloc[0]), color=REFERENCE_GREY, lw=0.5, ls="-.",
+                   label=r"$\sqrt{K}I_0$ (total input turns negative)" if i == 0 else None)
+    ax.axvline(math.sqrt(2), color=LIGHT_GREY, lw=0.8, label=r"onset of chaos $g_c=\sqrt{2}$")
+    ax.set(yscale=_y_scale(np.concatenate([crit["mean"], qs["qs"]])), xlabel="gain g", ylabel=I1_LABEL,
+           title=f"f = {C['f'].iloc[0]:g}/τ, K = N = "
+           f"{', '.join(str(int(n)) for n in Ns)}")
+    _plain_log_ticks(ax)
+    _legend(ax, True)
+
+
+def balanced_crit_figure(frame: pd.DataFrame):
+    panels = crit_panels(frame)
+    extra = [name for name in ("B", "C") if len(panels[name])]
+    if not extra:  # Fig. 3A alone, as before B and C were built
+        fig, (ax,) = new_figure(4.6, 3.0)
+        _draw_crit_N(ax, panels["A"])
+        return fig
+    fig, axes = new_figure(3.0 * (1 + len(extra)), 4.0, ncols=1 + len(extra))
+    _draw_crit_N(axes[0], panels["A"], legend_below=True)
+    panel_letter(axes[0], "A")
+    for ax, name in zip(axes[1:], extra, strict=True):
+        (_draw_crit_K if name == "B" else _draw_crit_gain)(ax, panels[name])
+        panel_letter(ax, name)
     return fig
 
 
-def balanced_crit_report(frame: pd.DataFrame) -> str:
-    f = _main_condition(frame)[1]
-    crit = critical_amplitudes(frame)
-    crit = crit[crit["f"] == f].sort_values(["method", "input_type", "N"])
-    lines = [f"Critical amplitude I1_crit (zero crossing of λ1(I1), interpolated) vs N at f = {f:g}/τ.", "",
+def _crit_at(crit: pd.DataFrame, method: str, kind: str, key: str, value) -> tuple[float, float, int]:
+    c = crit[(crit["method"] == method) & (crit["input_type"] == kind) & (crit[key] == value)]
+    if not len(c):
+        return math.nan, math.nan, 0
+    return float(c["mean"].iloc[0]), float(c["std"].iloc[0]), int(c["count"].iloc[0])
+
+
+def _ratio_claim(crit, method: str, key: str, value, statement: str, needs: str, source: str, test,
+                 judged: bool) -> str:
+    (c, _, nc), (i, _, ni) = (_crit_at(crit, method, "common", key, value),
+                              _crit_at(crit, method, "independent", key, value))
+    ratio = c / i if i else math.nan
+    enough = nc >= (2 if method == "simulation" else 1) and ni >= (2 if method == "simulation" else 1)
+    ok = test(ratio) if judged and enough and np.isfinite(ratio) else None
+    return claim(statement, needs, source, f"{c:.2f} / {i:.2f} = {ratio:.2f}", ok)
+
+
+def _crit_A_report(A: pd.DataFrame) -> list[str]:
+    f = float(A["f"].iloc[0]) if len(A) else 0.2
+    crit = critical_amplitudes(A)
+    crit = crit.sort_values(["method", "input_type", "N"])
+    lines = [f"**A.** Critical amplitude I1_crit (zero crossing of λ1(I1), interpolated) vs N at f = {f:g}/τ.", "",
              "| method | input | N | I1_crit | std over realizations | √N·I0 |", "|---|---|---|---|---|---|"]
     lines += [f"| {r.method} | {r.input_type} | {r.N} | {r.mean:.2f} | {r.std:.2f} | {math.sqrt(r.N):.1f} |"
               for r in crit.itertuples()]
@@ -236,7 +407,7 @@ def balanced_crit_report(frame: pd.DataFrame) -> str:
         claims.append(claim("DMFT: I1_crit(common) grows like √N between N = 500 and 5000",
                             f"I1_crit(5000)/I1_crit(500) = {SPEC_DMFT_RATIO} ± {DMFT_RATIO_TOL}", "issue 18",
                             f"{ratio:.2f}", abs(ratio - SPEC_DMFT_RATIO) <= DMFT_RATIO_TOL))
-    rate = _lambda1(_dmft(frame))
+    rate = _lambda1(_dmft(A))
     rate = rate[(rate["N"] == 5000) & (rate["I1"] == 0)]
     if len(rate):
         nu = float(rate["rate_mean"].iloc[0])
@@ -267,7 +438,123 @@ def balanced_crit_report(frame: pd.DataFrame) -> str:
                                     f"|Δ| ≤ {flat:.2f}", "2 s.e. over realizations, at least 25 % (the paper: "
                                     "constant)", f"Δ = {diff:+.2f} (crossings {int(na)}, {int(nb)})",
                                     abs(diff) <= flat if judged else None))
-    return "\n".join(lines + ["", *claims])
+    return lines + ["", *claims]
+
+
+def _crit_B_report(B: pd.DataFrame) -> list[str]:
+    crit = critical_amplitudes(B).sort_values(["method", "input_type", "K"])
+    lines = [f"**B.** I1_crit vs the tightness of balance K (drive √K·I0, mean coupling −√K·J0/N; K = N is panel A's "
+             f"network), g = {B['gain'].iloc[0]:g}, f = {B['f'].iloc[0]:g}/τ.", "",
+             "| method | input | N | K | I1_crit | std over realizations | crossings |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r.method} | {r.input_type} | {r.N} | {r.K} | {r.mean:.2f} | {r.std:.2f} | {r.count}/"
+              f"{r.realizations} |" for r in crit.itertuples()]
+    claims = []
+    for method in ("dmft", "simulation"):
+        part = crit[crit["method"] == method]
+        both = sorted(set(part[part["input_type"] == "common"]["K"]) & set(part[part["input_type"] == "independent"]
+                                                                             ["K"]))
+        if len(both) < 2:
+            continue
+        lo, hi = both[0], both[-1]
+        judged = method == "dmft" or set(part["N"]) == {PAPER_N}
+        where = "DMFT" if method == "dmft" else f"simulation (N = {', '.join(map(str, sorted(set(part['N']))))})"
+        claims.append(_ratio_claim(part, method, "K", lo, f"{where}: at small K (K = {lo}) the balance is lost and "
+                                   "the two input types give similar I1_crit", f"I1_crit(common)/I1_crit(independent) "
+                                   f"≤ {SIMILAR_RATIO:g}", "Fig. 3B caption; 'similar' = within the factor 2 of spec "
+                                   "§2.8's rough targets", lambda r: r <= SIMILAR_RATIO, judged))
+        claims.append(_ratio_claim(part, method, "K", hi, f"{where}: at large K (K = {hi}) common input needs a much "
+                                   "larger amplitude", f"I1_crit(common)/I1_crit(independent) > {SUPPRESSION_RATIO:g}",
+                                   "issue 18's 'much larger' (Fig. 2/3A)", lambda r: r > SUPPRESSION_RATIO, judged))
+    return lines + ["", *claims]
+
+
+def _crit_C_report(C: pd.DataFrame) -> list[str]:
+    crit = critical_amplitudes(C)
+    qs = quasi_static_table(C)
+    f = float(C["f"].iloc[0])
+    tol = 2 * math.pi * f  # the quasi-static limit's first-order error: a unit-time-constant lag at frequency f
+    lines = [f"**C.** I1_crit vs the gain g at slow input f = {f:g}/τ (onset of chaos g_c = √2, spec §2.2). The "
+             "quasi-static estimate √K·I0/cos(π·λ0/(λ0 + |ln(1 − dt)/dt|)) uses the DMFT λ0 of each gain and the "
+             "silent exponent of the Euler recursion; 'on the grid' is the same estimate's λ1(I1) interpolated on the "
+             "DMFT's I1 grid, like the DMFT.", "",
+             "| g | DMFT λ0 (1/τ) | sim. common | sim. independent | DMFT common | DMFT independent | quasi-static | "
+             "quasi-static on the grid |", "|---|---|---|---|---|---|---|---|"]
+    gains = sorted(set(crit["gain"]) | set(qs["gain"]))
+    qs_i = qs.set_index("gain")
+
+    dmft = _lambda1(_dmft(C))
+
+    def cell(method, kind, g):
+        m, s, n = _crit_at(crit, method, kind, "gain", g)
+        if np.isfinite(m):
+            return f"{m:.2f}" + (f" ± {s:.2f} (n = {n})" if method == "simulation" else "")
+        d = dmft[(dmft["input_type"] == kind) & (dmft["gain"] == g)].sort_values("I1")
+        if method == "dmft" and len(d):  # no crossing on the grid: how far λ1 got
+            return f"> {d['I1'].iloc[-1]:g} (λ1 = {d['value'].iloc[-1]:+.3f} there)"
+        return "—"
+
+    for g in gains:
+        r = qs_i.loc[g] if g in qs_i.index else None
+        q = ("—", "—", "—") if r is None else (f"{r.lambda0:+.4f}", f"{r.qs:.2f}", f"{r.qs_grid:.2f}")
+        lines.append(f"| {g:g} | {q[0]} | {cell('simulation', 'common', g)} | {cell('simulation', 'independent', g)} "
+                     f"| {cell('dmft', 'common', g)} | {cell('dmft', 'independent', g)} | {q[1]} | {q[2]} |")
+    claims = []
+    chaotic = qs[qs["lambda0"] > 0]
+    if len(chaotic):
+        g0 = float(chaotic["gain"].min())
+        (c, _, _), (i, _, _) = (_crit_at(crit, "dmft", "common", "gain", g0),
+                                _crit_at(crit, "dmft", "independent", "gain", g0))
+        ratio = i / c
+        claims.append(claim(f"DMFT: near g_c (g = {g0:g}, the smallest chaotic gain) independent input's I1_crit → 0 "
+                            "while common input's stays finite", f"I1_crit(independent)/I1_crit(common) < "
+                            f"{MUCH_SMALLER:g}", "Fig. 3C caption ('arbitrarily small' vs 'cannot'): an order of "
+                            "magnitude", f"{i:.2f} / {c:.2f} = {ratio:.3f}",
+                            None if not np.isfinite(ratio) else ratio < MUCH_SMALLER))
+        floor = float(chaotic[chaotic["gain"] == g0]["sqrt_K_I0"].iloc[0])
+        claims.append(claim(f"DMFT: common input's I1_crit near g_c (g = {g0:g}) stays at least √K·I0 (slow common "
+                            "input suppresses chaos only once the total input turns negative)",
+                            f"I1_crit ≥ (1 − 2πf·τ)·√K·I0 = {(1 - tol) * floor:.2f}",
+                            "spec §2.3 mechanism, less the quasi-static tolerance", f"{c:.2f}",
+                            None if not np.isfinite(c) else c >= (1 - tol) * floor))
+        devs = []
+        for r in chaotic.itertuples():
+            d, _, _ = _crit_at(crit, "dmft", "common", "gain", r.gain)
+            devs.append((r.gain, d, r.qs_grid))
+        known = [(g, d, q) for g, d, q in devs if np.isfinite(d) and np.isfinite(q)]
+        worst = max((abs(d / q - 1) for _, d, q in known), default=math.nan)
+        claims.append(claim(f"DMFT and the quasi-static approximation coincide at f = {f:g}/τ (common input, every "
+                            "chaotic gain)", f"|I1_crit(DMFT)/I1_crit(quasi-static) − 1| ≤ 2πf·τ = {tol:.3f}",
+                            "the quasi-static limit's first-order error: the phase lag of the unit time constant at "
+                            "frequency f", ", ".join(f"g = {g:g}: {d:.2f} vs {q:.2f}" for g, d, q in devs)
+                            + f" (worst {worst:.3f})",
+                            None if len(known) < len(devs) or not known else worst <= tol))
+    sims = crit[crit["method"] == "simulation"]
+    if len(sims) and len(chaotic):
+        g0, g1 = float(chaotic["gain"].min()), float(chaotic["gain"].max())
+        judged = set(sims["N"]) == {PAPER_N}
+        (i0, _, n0), (i1, _, n1) = (_crit_at(sims, "simulation", "independent", "gain", g0),
+                                    _crit_at(sims, "simulation", "independent", "gain", g1))
+        c0, _, nc = _crit_at(sims, "simulation", "common", "gain", g0)
+        ok = None
+        if judged and min(n0, nc) >= 2:
+            ok = bool(i0 / c0 < MUCH_SMALLER)
+        claims.append(claim(f"simulation (N = {', '.join(map(str, sorted(set(sims['N']))))}): near g_c (g = {g0:g}) "
+                            "independent input's I1_crit is much smaller than common input's",
+                            f"ratio < {MUCH_SMALLER:g}, ≥ 2 crossings each at N = {PAPER_N}", "Fig. 3C caption; "
+                            "finite-size λ1 near g_c needs the paper's N", f"{i0:.2f} / {c0:.2f} (crossings {n0}, "
+                            f"{nc}); independent at g = {g1:g}: {i1:.2f} (n = {n1})", ok))
+    return lines + ["", *claims]
+
+
+def balanced_crit_report(frame: pd.DataFrame) -> str:
+    panels = crit_panels(frame)
+    lines = _crit_A_report(panels["A"])
+    if len(panels["B"]):
+        lines += ["", *_crit_B_report(panels["B"])]
+    if len(panels["C"]):
+        lines += ["", *_crit_C_report(panels["C"])]
+    return "\n".join(lines)
 
 
 def silent_stats(frame: pd.DataFrame) -> dict[str, float]:

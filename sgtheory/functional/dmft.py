@@ -75,9 +75,10 @@ def _pair_moments(a1, a2, rho, nodes, weights):
     s = np.sqrt(np.maximum(1.0 - np.square(rho), 1e-24))
     mu = a1[..., None] + rho * z
     x = mu / s
-    G = mu * ndtr(x) + s * density(x)  # E[relu(mu + s·ξ)]
+    cdf = ndtr(x)
+    G = mu * cdf + s * density(x)  # E[relu(mu + s·ξ)]
     Q = np.sum(w * (a2[..., None] + z) * G, axis=-1)
-    Qp = np.sum(w * ndtr(x), axis=-1)
+    Qp = np.sum(w * cdf, axis=-1)
     return Q, Qp
 
 
@@ -99,22 +100,28 @@ class DMFTResult(NamedTuple):
     lambda1: float  # the DMFT λ1 (1/τ)
 
 
-def lyapunov_slope(t: np.ndarray, u: np.ndarray) -> float:
+def lyapunov_slope(t: np.ndarray, u: np.ndarray, period: float | None = None) -> float:
     """λ1 from u(t) = ½·ln K(t, t): least-squares slope over the last quarter, through the local maxima of u there
-    when it oscillates (at least 2 maxima)."""
+    when it oscillates (at least 2 maxima). Slow periodic drive (``period`` given) whose last quarter holds fewer than
+    2 maxima but whose series spans a whole period: the mean slope over the whole periods of the last three quarters
+    (at least one), (u(end) − u(end − k·period))/(k·period), the period average that a partial period would bias."""
     n = len(t)
     tq, uq = t[n - n // 4:], u[n - n // 4:]
     peaks = np.flatnonzero((uq[1:-1] > uq[:-2]) & (uq[1:-1] >= uq[2:])) + 1
     if len(peaks) >= 2:
         tq, uq = tq[peaks], uq[peaks]
+    elif period and t[-1] - t[0] >= period:
+        k = max(1, int(0.75 * (t[-1] - t[0]) / period))
+        return float((u[-1] - np.interp(t[-1] - k * period, t, u)) / (k * period))
     return float(np.polyfit(tq, uq, 1)[0])
 
 
 def balanced_dmft(g: float = 2.0, N: float = 5000, K: float | None = None, J0: float = 1.0, I0: float = 1.0,
                   I1: float = 0.0, f: float = 0.2, input: str = "common", dt: float = 1 / 16, steps: int = 2**11,
-                  band: int = 2**8, order: int = 40, lyapunov: bool = True) -> DMFTResult:
+                  band: int = 2**8, order: int = 24, lyapunov: bool = True) -> DMFTResult:
     """The non-stationary DMFT of the balanced ReLU network (module docstring); ``K`` defaults to ``N`` (only √K
-    enters). ``input`` = common | independent; I1 = 0 gives the stationary DMFT."""
+    enters). ``input`` = common | independent; I1 = 0 gives the stationary DMFT. ``order`` Gauss–Legendre points for
+    Q and Q' (24: λ1 within 3·10⁻⁵ of 40 points at g = 2, N = 500–5000, K = 5, common and independent input)."""
     if input not in ("common", "independent"):
         raise ValueError(f"input={input!r}; allowed: common, independent")
     sK = math.sqrt(N if K is None else K)
@@ -188,7 +195,8 @@ def balanced_dmft(g: float = 2.0, N: float = 5000, K: float | None = None, J0: f
         logK[start] = 0.0
     t = dt * np.arange(steps + 1)
     u = 0.5 * logK
-    lam = lyapunov_slope(t[start:], u[start:]) if lyapunov else float("nan")
+    period = 1.0 / f if common and f > 0 else None  # the common drive's period (u oscillates with it)
+    lam = lyapunov_slope(t[start:], u[start:], period) if lyapunov else float("nan")
     lags = dt * np.arange(band + 1)
     return DMFTResult(t, m, C0, rate(m, C0), lags, C_sum / (steps // 2), u, lam)
 
