@@ -14,12 +14,13 @@ SCHEDULER ?=
 RUN := --executor $(EXECUTOR) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 FLOSSING_FIGURES := r1-reconcile r1 r2 r2-schedules lif-r1 lif-r2 lif-success gf-tanh gf-success model-selection
-SG_THEORY_FIGURES := theory sigmoid-bias not-gradients spike-match
+SG_THEORY_FIGURES := theory sigmoid-bias not-gradients spike-match conv-snn
 ROBUSTNESS_FIGURES := randman sg-vs-true shape-robustness scale activity
-BALANCED_FIGURES := balanced balanced-mechanism balanced-activity
-RATE_SPECTRA_FIGURES := rate-extensivity rate-lambda-max rate-dimension rate-convergence rate-noise
+BALANCED_FIGURES := balanced balanced-mechanism balanced-activity balanced-learning
+RATE_SPECTRA_FIGURES := rate-extensivity rate-lambda-max rate-dimension rate-convergence rate-noise rate-discrete
+SPARSEPROP_FIGURES := sparseprop sparseprop-train
 
-.PHONY: setup test lint all robustness train-baseline $(FLOSSING_FIGURES) $(SG_THEORY_FIGURES) $(ROBUSTNESS_FIGURES) $(BALANCED_FIGURES) $(RATE_SPECTRA_FIGURES) bench clean
+.PHONY: setup test lint all robustness train-baseline $(FLOSSING_FIGURES) $(SG_THEORY_FIGURES) $(ROBUSTNESS_FIGURES) $(BALANCED_FIGURES) $(RATE_SPECTRA_FIGURES) $(SPARSEPROP_FIGURES) bench clean
 
 setup: $(VENV)/.installed
 
@@ -35,7 +36,7 @@ test: setup lint
 	$(BIN)/python -m pytest
 
 all: train-baseline $(FLOSSING_FIGURES) $(SG_THEORY_FIGURES) $(ROBUSTNESS_FIGURES) $(BALANCED_FIGURES) \
-	$(RATE_SPECTRA_FIGURES)
+	$(RATE_SPECTRA_FIGURES) $(SPARSEPROP_FIGURES)
 	$(SG) report $(FIGDIR)
 
 # The Zenke & Vogels figures alone (e.g. `make robustness PROFILE=medium`, about 1.5 h on 2 cores) and the report.
@@ -150,6 +151,12 @@ spike-match: setup
 	$(SG) plot spike-match $(RESULTS)/$(SM).parquet $(RESULTS)/$(SM)_bptt.parquet --out $(FIGDIR)/$(SM).png
 	$(SG) plot spike-match-stats $(RESULTS)/$(SM).parquet $(RESULTS)/$(SM)_bptt.parquet --out $(FIGDIR)/$(SM)_stats.png
 
+# Gygax & Zenke: deep conv SNNs, deterministic vs stochastic (randman offline; SHD: `sgtheory classify --config
+# configs/conv_snn.yaml --profile shd --data-dir DIR`).
+conv-snn: setup
+	$(SG) classify $(RUN) --config configs/conv_snn.yaml --profile $(PROFILE) --out $(RESULTS)/conv_snn.parquet
+	$(SG) plot conv-snn $(RESULTS)/conv_snn.parquet --out $(FIGDIR)/conv_snn.png
+
 # Zenke & Vogels: robustness of SG learning (randman illustration, SG vs true gradient, surrogate shape, scale,
 # activity). `sgtheory classify` trains the LIF classifiers; each figure combines its tables.
 randman: setup
@@ -176,8 +183,8 @@ activity: setup
 	$(SG) plot activity $(RESULTS)/activity.parquet --out $(FIGDIR)/activity.png
 
 # Engelken et al. 2022 (balanced rate networks): λ1 vs I1 for common and independent input, simulations and DMFT
-# (Fig. 2), I1_crit vs N (Fig. 3A), the mechanism of slow common input (Fig. 4), activity at three amplitudes (Fig. 9
-# independent, Fig. 8 common).
+# (Fig. 2), I1_crit vs N, K and g (Fig. 3A-C), the mechanism of slow common input (Fig. 4), activity at three
+# amplitudes (Fig. 9 independent, Fig. 8 common).
 BAL := $(SG) balanced $(RUN) --profile $(PROFILE)
 BAL_DMFT := $(BAL) --config configs/balanced_dmft.yaml
 balanced: setup
@@ -187,8 +194,16 @@ balanced: setup
 	$(BAL_DMFT) --set N=5000 --set "I1=[0, 30, 50, 70]" --out $(RESULTS)/balanced_dmft_5000.parquet
 	$(SG) plot balanced-lambda $(RESULTS)/balanced_sim.parquet $(RESULTS)/balanced_dmft_common.parquet \
 		$(RESULTS)/balanced_dmft_independent.parquet --out $(FIGDIR)/balanced_lambda.png
+	$(BAL) --config configs/balanced_k.yaml --out $(RESULTS)/balanced_k_sim.parquet
+	$(BAL) --config configs/balanced_k_dmft.yaml --out $(RESULTS)/balanced_k_dmft.parquet
+	$(BAL) --config configs/balanced_gain.yaml --out $(RESULTS)/balanced_gain_sim.parquet
+	$(BAL) --config configs/balanced_gain_dmft.yaml --out $(RESULTS)/balanced_gain_dmft.parquet
+	$(BAL) --config configs/balanced_gain_dmft_independent.yaml --out $(RESULTS)/balanced_gain_dmft_independent.parquet
 	$(SG) plot balanced-crit $(RESULTS)/balanced_sim.parquet $(RESULTS)/balanced_dmft_common.parquet \
-		$(RESULTS)/balanced_dmft_5000.parquet --out $(FIGDIR)/balanced_crit.png
+		$(RESULTS)/balanced_dmft_5000.parquet $(RESULTS)/balanced_dmft_independent.parquet \
+		$(RESULTS)/balanced_k_sim.parquet $(RESULTS)/balanced_k_dmft.parquet $(RESULTS)/balanced_gain_sim.parquet \
+		$(RESULTS)/balanced_gain_dmft.parquet $(RESULTS)/balanced_gain_dmft_independent.parquet \
+		--out $(FIGDIR)/balanced_crit.png
 
 balanced-mechanism: balanced
 	$(BAL) --config configs/balanced_mechanism.yaml --out $(RESULTS)/balanced_mechanism.parquet
@@ -206,6 +221,12 @@ balanced-activity: setup
 		--out $(RESULTS)/balanced_activity_common_dmft.parquet
 	$(SG) plot balanced-activity $(RESULTS)/balanced_activity_common.parquet \
 		$(RESULTS)/balanced_activity_common_dmft.parquet --out $(FIGDIR)/balanced_activity_common.png
+
+# Fig. 7: full-FORCE/RLS teacher–student learning vs input amplitude and type (decision D7)
+balanced-learning: setup
+	$(SG) balanced-learning $(RUN) --profile $(PROFILE) --config configs/balanced_learning.yaml \
+		--out $(RESULTS)/balanced_learning.parquet
+	$(SG) plot balanced-learning $(RESULTS)/balanced_learning.parquet --out $(FIGDIR)/balanced_learning.png
 
 # Engelken, Wolf & Abbott 2023 (Lyapunov spectra of chaotic rate networks): one `rate-spectrum` table per figure.
 RATE := $(SG) rate-spectrum $(RUN) --profile $(PROFILE)
@@ -229,6 +250,26 @@ rate-noise: setup
 	$(RATE) --config configs/rate_noise.yaml --out $(RESULTS)/rate_noise.parquet
 	$(SG) plot rate-noise $(RESULTS)/rate_noise.parquet --out $(FIGDIR)/rate_noise.png
 
+rate-discrete: setup
+	$(RATE) --config configs/rate_discrete.yaml --out $(RESULTS)/rate_discrete.parquet
+	$(SG) plot rate-discrete $(RESULTS)/rate_discrete.parquet --out $(FIGDIR)/rate_discrete.png
+
+# Engelken 2023 (SparseProp): exactness, raster, CPU time per spike vs N and K, speed-up (quick: about 1 min of CPU)
+SP := $(SG) sparseprop $(RUN) --profile $(PROFILE)
+SP_TABLES := sparseprop_exactness sparseprop_scaling sparseprop_large sparseprop_k sparseprop_raster
+sparseprop: setup
+	$(SP) --config configs/sparseprop_exactness.yaml --out $(RESULTS)/sparseprop_exactness.parquet
+	$(SP) --config configs/sparseprop.yaml --out $(RESULTS)/sparseprop_scaling.parquet
+	$(SP) --config configs/sparseprop_large.yaml --out $(RESULTS)/sparseprop_large.parquet
+	$(SP) --config configs/sparseprop_k.yaml --out $(RESULTS)/sparseprop_k.parquet
+	$(SP) --config configs/sparseprop_raster.yaml --out $(RESULTS)/sparseprop_raster.parquet
+	$(SG) plot sparseprop $(foreach t,$(SP_TABLES),$(RESULTS)/$(t).parquet) --out $(FIGDIR)/sparseprop.png
+
+# SparseProp training: Adam with the exact adjoint gradient steers the population rate; gradient check, cost per spike
+sparseprop-train: setup
+	$(SP) --config configs/sparseprop_train.yaml --out $(RESULTS)/sparseprop_train.parquet
+	$(SG) plot sparseprop-train $(RESULTS)/sparseprop_train.parquet --out $(FIGDIR)/sparseprop_train.png
+
 bench: setup
 	$(BIN)/python benchmarks/bench_train.py --epochs 20 --out benchmarks/out/bench_train.json
 	$(BIN)/python benchmarks/bench_lyapunov.py --out benchmarks/out/bench_lyapunov.json
@@ -237,6 +278,8 @@ bench: setup
 	$(BIN)/python benchmarks/bench_sweep.py --out benchmarks/out/bench_sweep.json
 	$(BIN)/python benchmarks/bench_cli_startup.py --out benchmarks/out/bench_cli_startup.json
 	$(BIN)/python benchmarks/bench_rate_spectrum.py --out benchmarks/out/bench_rate_spectrum.json
+	$(BIN)/python benchmarks/bench_sparseprop.py --out benchmarks/out/bench_sparseprop.json
+	$(BIN)/python benchmarks/bench_conv_snn.py --threads 1 --repeats 1 --out benchmarks/out/bench_conv_snn.json
 	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/pip install --quiet --no-deps "norse==1.1.0"  # its torchvision requirement would replace the pinned torch
 	$(BIN)/python benchmarks/bench_classify.py --out benchmarks/out/bench_classify.json

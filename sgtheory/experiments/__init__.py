@@ -17,6 +17,7 @@ from typing import Any
 
 from sgtheory.config import check_keys, expand_grid, read_config_file
 from sgtheory.experiments.configs.balanced import BALANCED_HELP, BalancedConfig
+from sgtheory.experiments.configs.balanced_learning import BALANCED_LEARNING_HELP, BalancedLearningConfig
 from sgtheory.experiments.configs.classify import CLASSIFY_HELP, ClassifyConfig, check_data
 from sgtheory.experiments.configs.conservative_check import CONSERVATIVE_CHECK_HELP, ConservativeConfig
 from sgtheory.experiments.configs.floss import FLOSS_HELP, FlossConfig
@@ -24,6 +25,7 @@ from sgtheory.experiments.configs.lyap import LYAP_HELP, LyapConfig
 from sgtheory.experiments.configs.randman import RANDMAN_HELP, RandmanConfig
 from sgtheory.experiments.configs.rate_spectrum import RATE_SPECTRUM_HELP, RateSpectrumConfig
 from sgtheory.experiments.configs.sigmoid_bias import SIGMOID_BIAS_HELP, SigmoidBiasConfig
+from sgtheory.experiments.configs.sparseprop import SPARSEPROP_HELP, SparsePropConfig
 from sgtheory.experiments.configs.spike_match import SPIKE_MATCH_HELP, SpikeMatchConfig
 from sgtheory.experiments.configs.stochastic_neuron import STOCHASTIC_NEURON_HELP, StochasticNeuronConfig
 from sgtheory.experiments.configs.train import TRAIN_HELP, TrainConfig
@@ -91,8 +93,13 @@ EXPERIMENTS: dict[str, Experiment] = {
     "randman": Experiment(RandmanConfig, RunFunction("sgtheory.experiments.randman_illustration:randman_illustration"),
                           RANDMAN_HELP),
     "balanced": Experiment(BalancedConfig, RunFunction("sgtheory.experiments.balanced:balanced"), BALANCED_HELP),
+    "balanced-learning": Experiment(BalancedLearningConfig,
+                                    RunFunction("sgtheory.experiments.balanced_learning:balanced_learning"),
+                                    BALANCED_LEARNING_HELP),
     "rate-spectrum": Experiment(RateSpectrumConfig, RunFunction("sgtheory.experiments.rate_spectrum:rate_spectrum"),
                                 RATE_SPECTRUM_HELP),
+    "sparseprop": Experiment(SparsePropConfig, RunFunction("sgtheory.experiments.sparseprop:sparseprop"),
+                             SPARSEPROP_HELP),
 }
 
 

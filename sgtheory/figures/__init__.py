@@ -12,6 +12,8 @@ import pandas as pd
 from sgtheory.errors import ResultsError
 from sgtheory.figures import (
     balanced,
+    balanced_learning,
+    conv_snn,
     flossing_r1,
     flossing_r2,
     gf_success,
@@ -24,6 +26,7 @@ from sgtheory.figures import (
     robustness_sg_vs_true,
     robustness_shapes,
     sigmoid,
+    sparseprop,
     spike_match,
     theory,
 )
@@ -59,6 +62,7 @@ FIGURES: dict[str, Figure] = {  # THE registry of figures, read by `sgtheory plo
     "theory": Figure(theory.theory_figure, theory.theory_report, ("stochastic-neuron",)),
     "spike-match": Figure(spike_match.spike_match_figure, spike_match.spike_match_report, ("spike-match",)),
     "spike-match-stats": Figure(spike_match.spike_match_stats_figure, None, ("spike-match",)),
+    "conv-snn": Figure(conv_snn.conv_snn_figure, conv_snn.conv_snn_report, ("classify",)),
     "randman": Figure(robustness_randman.randman_figure, robustness_randman.randman_report, ("randman",)),
     "sg-vs-true": Figure(robustness_sg_vs_true.sg_vs_true_figure, robustness_sg_vs_true.sg_vs_true_report,
                          ("classify",)),
@@ -71,11 +75,17 @@ FIGURES: dict[str, Figure] = {  # THE registry of figures, read by `sgtheory plo
     "rate-dimension": Figure(rate_spectra.dimension_figure, rate_spectra.dimension_report, ("rate-spectrum",)),
     "rate-convergence": Figure(rate_spectra.convergence_figure, rate_spectra.convergence_report, ("rate-spectrum",)),
     "rate-noise": Figure(rate_spectra.noise_figure, rate_spectra.noise_report, ("rate-spectrum",)),
+    "rate-discrete": Figure(rate_spectra.discrete_figure, rate_spectra.discrete_report, ("rate-spectrum",)),
     "balanced-lambda": Figure(balanced.balanced_lambda_figure, balanced.balanced_lambda_report, ("balanced",)),
     "balanced-crit": Figure(balanced.balanced_crit_figure, balanced.balanced_crit_report, ("balanced",)),
     "balanced-mechanism": Figure(balanced.balanced_mechanism_figure, balanced.balanced_mechanism_report,
                                  ("balanced",)),
     "balanced-activity": Figure(balanced.balanced_activity_figure, balanced.balanced_activity_report, ("balanced",)),
+    "balanced-learning": Figure(balanced_learning.balanced_learning_figure, balanced_learning.balanced_learning_report,
+                                ("balanced-learning",)),
+    "sparseprop": Figure(sparseprop.sparseprop_figure, sparseprop.sparseprop_report, ("sparseprop",)),
+    "sparseprop-train": Figure(sparseprop.sparseprop_train_figure, sparseprop.sparseprop_train_report,
+                               ("sparseprop",)),
 }
 
 

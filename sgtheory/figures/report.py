@@ -100,7 +100,7 @@ CATALOG = (
     PublishedFigure(SG_THEORY, "Fig. 6", "matching a target spike raster with deterministic and stochastic "
                     "networks", "§4, §6", ("spike_match", "spike_match_stats")),
     PublishedFigure(SG_THEORY, "Fig. 7", "stochastic vs deterministic conv SNNs on SHD: accuracy and "
-                    "trial-to-trial variability", "§5", reason="needs the SHD files and a GPU (spec §6); no issue yet"),
+                    "trial-to-trial variability", "§5", ("conv_snn",)),
     PublishedFigure(ROBUSTNESS, "Fig. 1 (inferred)", "the random-manifold task: manifolds by smoothness and "
                     "dimension, input spike rasters", "§2.3, §7", ("randman",)),
     PublishedFigure(ROBUSTNESS, "Fig. 2 (2nd-hand)", "SG learning trains a LIF classifier, the exact "
@@ -117,21 +117,23 @@ CATALOG = (
     PublishedFigure(SPARSEPROP, "Fig. 1", "phases and the event-based update that shifts threshold and reset "
                     "instead of every neuron (schematic)", "§1.1, §1.5"),
     PublishedFigure(SPARSEPROP, "benchmark (number unknown)", "CPU time per spike vs network size, conventional "
-                    "vs SparseProp", "§1.10"),
+                    "vs SparseProp", "§1.10", ("sparseprop",)),
+    PublishedFigure(SPARSEPROP, "training (abstract only)", "backpropagation through spike times at O(log N) per "
+                    "spike; no training figure or code is public, the task and the adjoint are ours", "§1.1, §1.8",
+                    ("sparseprop_train",)),
     PublishedFigure(SPARSEPROP, "others (recalled)", "heap schematic, a second benchmark panel, the EIF "
                     "extension", "§1.10", reason="no issue yet (contents not verified)"),
     PublishedFigure(BALANCED, "Fig. 1 (inferred)", "model setup and example traces", "§2.6"),
     PublishedFigure(BALANCED, "Fig. 2", "largest Lyapunov exponent vs input amplitude, common vs "
                     "independent input, simulation and mean-field theory", "§2.6", ("balanced_lambda",)),
-    PublishedFigure(BALANCED, "Fig. 3", "critical input amplitude vs network size, balance tightness "
-                    "and gain (A built; B, C: run `sgtheory balanced` over K and gain, no figure yet)", "§2.6",
-                    ("balanced_crit",)),
+    PublishedFigure(BALANCED, "Fig. 3", "critical input amplitude vs network size (A), balance tightness "
+                    "K (B) and gain near the onset of chaos at slow input (C)", "§2.6", ("balanced_crit",)),
     PublishedFigure(BALANCED, "Fig. 4", "how slow common input suppresses chaos: inputs, activity and "
                     "local exponent", "§2.6", ("balanced_mechanism",)),
     PublishedFigure(BALANCED, "Figs. 5–6 (caption unavailable)", "probably the frequency dependence of "
                     "the critical amplitude", "§2.6", reason="no issue yet (content unknown)"),
     PublishedFigure(BALANCED, "Fig. 7", "common input impedes learning in a teacher–student task", "§2.7",
-                    reason="the full-FORCE/RLS teacher–student training (decision D7) is not implemented yet"),
+                    ("balanced_learning",)),
     PublishedFigure(BALANCED, "Fig. 8 (inferred)", "the common-input counterpart of Fig. 9", "§2.6",
                     ("balanced_activity_common",)),
     PublishedFigure(BALANCED, "Fig. 9", "independent input: unit activity, population rate and "
@@ -144,7 +146,7 @@ CATALOG = (
     PublishedFigure(LYAPUNOV, "Fig. ? (recalled)", "attractor dimension and entropy rate per neuron vs gain",
                     "§3.5", ("rate_dimension",)),
     PublishedFigure(LYAPUNOV, "Fig. ? (recalled)", "discrete-time spectra vs random-matrix theory", "§3.5",
-                    reason="issue 18: not built yet (`rate-spectrum --dt 1` computes the spectra; no RMT curve)"),
+                    ("rate_discrete",)),
     PublishedFigure(LYAPUNOV, "Fig. ? (recalled)", "point symmetry of the spectrum", "§3.5",
                     ("rate_extensivity",)),
     PublishedFigure(LYAPUNOV, "Fig. ? (recalled)", "input noise changes dimension and entropy rate", "§3.5",
