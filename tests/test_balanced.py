@@ -243,3 +243,21 @@ def test_crit_figure_panels_B_and_C(tmp_path):
         plt.close(fig)
     report = FIGURES["balanced-crit"].report(frame)
     assert "**B.**" in report and "**C.**" in report and "quasi-static" in report
+
+
+def test_the_large_network_claim_compares_simulation_and_dmft():
+    """Issue 18: a simulation at N = 5000 agrees with the DMFT λ1 within ± 0.01; judged only when such rows exist."""
+    from sgtheory.figures.balanced import balanced_lambda_report
+
+    kw = dict(N=40, transient=2.0, duration=6.0, record_every=0.0, max_lag=0.0, t_ons=0.5)
+    sims = [BalancedConfig(I1=i, input_type=k, seed=0, **kw) for k in ("common", "independent") for i in (0.0, 30.0)]
+    frame = _table(sims + [BalancedConfig(method="dmft", I1=0.0, dmft_steps=64, dmft_band=16, **kw)])
+    line = next(x for x in balanced_lambda_report(frame).split("\n") if "N = 5000 has the DMFT" in x)
+    assert "needs the paper profile" in line
+    dmft_lambda = frame.query("method == 'dmft' and quantity == 'lambda1'")["value"].iloc[0]
+    for shift, verdict in ((0.005, "holds"), (0.02, "fails")):
+        big = frame[(frame["method"] == "simulation") & (frame["I1"] == 0)].copy()
+        big["N"] = 5000
+        big.loc[big["quantity"] == "lambda1", "value"] = dmft_lambda + shift
+        line = next(x for x in balanced_lambda_report(pd.concat([frame, big])).split("\n") if "N = 5000 has" in x)
+        assert f"**{verdict}**" in line

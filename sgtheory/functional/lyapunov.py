@@ -24,6 +24,7 @@ from sgtheory.functional.realizations import per_realization
 
 Step = Callable[[torch.Tensor, Any], Any]  # (drive_t, state) -> new state
 Tangent = Callable[[Any, Any, torch.Tensor], torch.Tensor]  # (state, new_state, Q) -> rows D q
+StepAndTangent = Callable[[torch.Tensor, Any, torch.Tensor], tuple[Any, torch.Tensor]]  # (drive_t, state, Q) -> both
 
 
 class Spectrum(NamedTuple):
@@ -60,15 +61,31 @@ def lyapunov_spectrum(
 
     Steps ``t = 1..T``; log|R_ii| of a QR after step t is accumulated when t > ``transient``.
     """
+
+    def step_and_tangent(drive_t, state, Q):
+        new_state = step(drive_t, state)
+        return new_state, tangent(state, new_state, Q)
+
+    return fused_lyapunov_spectrum(step_and_tangent, state0, drive, Q0, transient, ons_interval)
+
+
+def fused_lyapunov_spectrum(
+    step_and_tangent: StepAndTangent,
+    state0: Any,
+    drive: Iterable[torch.Tensor],
+    Q0: torch.Tensor,
+    transient: int,
+    ons_interval: int = 1,
+) -> Spectrum:
+    """:func:`lyapunov_spectrum` with the step and the tangent product in one call ``step_and_tangent(drive_t,
+    state, Q) -> (new_state, rows D q)``, for models that compute both from one pass over their weights."""
     if ons_interval < 1:
         raise ValueError(f"ons_interval={ons_interval} must be >= 1")
     state, Q = state0, Q0
     log_sum = torch.zeros(Q0.shape[:-1], dtype=Q0.dtype)
     trace, steps, t = [], 0, 0
     for t, drive_t in enumerate(drive, start=1):
-        new_state = step(drive_t, state)
-        Q = tangent(state, new_state, Q)
-        state = new_state
+        state, Q = step_and_tangent(drive_t, state, Q)
         if t % ons_interval == 0:
             q, R = qr(Q.mT)
             Q = q.mT

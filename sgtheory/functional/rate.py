@@ -20,9 +20,10 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
+import numba
 import torch
 
-from sgtheory.functional.lyapunov import Spectrum, lyapunov_spectrum, orthonormal_system, qr
+from sgtheory.functional.lyapunov import Spectrum, fused_lyapunov_spectrum, orthonormal_system, qr
 from sgtheory.functional.neurons import recurrent
 
 
@@ -95,14 +96,51 @@ def euler_tangent(h: torch.Tensor, Q: torch.Tensor, net: RateNetwork) -> torch.T
     return (1.0 - net.dt) * Q + net.dt * recurrent(Q * dphi, net.J)
 
 
+FEW_ROWS = 8  # up to this many rows per realization, J·rows is the compiled loop that reads J once; above, a GEMM
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+def _few_rows_product(J, rows, out):  # pragma: no cover - compiled
+    R, N, m = rows.shape[0], J.shape[1], rows.shape[1]
+    for r in range(R):
+        Jr = J[r]
+        for i in range(N):
+            for c in range(m):
+                acc = 0.0
+                for j in range(J.shape[2]):
+                    acc += Jr[i, j] * rows[r, c, j]
+                out[r, c, i] = acc
+
+
+def few_rows_product(rows: torch.Tensor, J: torch.Tensor) -> torch.Tensor:
+    """out[..., c, :] = J · rows[..., c, :] for rows (R, m, N) with J (R, N, N), or rows of any shape with one J (N, N):
+    each row of J is read from memory once for all the rows that use it (it stays in cache), so a step of λ_1 moves
+    the N² matrix once — the memory-traffic bound of spec §4.4 — where BLAS's m-column GEMM and m matrix-vector
+    products stream it slower or m times (benchmarks/bench_rate_spectrum.py). Every row is summed in a fixed order,
+    so the numbers do not depend on the batch."""
+    if J.dim() == 2:  # one J for every row: each of its rows is read once for all of them
+        flat = rows.reshape(1, -1, rows.shape[-1])
+        return few_rows_product(flat, J[None]).reshape(rows.shape)
+    if J.shape[0] != rows.shape[0]:
+        raise ValueError(f"{J.shape[0]} coupling matrices for {rows.shape[0]} realizations")
+    rows, J = rows.contiguous(), J.contiguous()
+    out = torch.empty_like(rows)
+    _few_rows_product(J.numpy(), rows.numpy(), out.numpy())
+    return out
+
+
 def euler_step_and_tangent(h: torch.Tensor, Q: torch.Tensor, net: RateNetwork,
                            drive: torch.Tensor | float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`euler_step` and :func:`euler_tangent` in one product J·[φ(h_n); φ'(h_n) ⊙ q_1; …] (R, 1 + k, N), so J is
-    read once per step instead of twice (memory traffic bounds λ_1 of a large network, spec §4.4); on our CPU the
-    (2 × N) GEMM streams J slower than two matrix-vector products do (benchmarks/bench_rate_spectrum.py)."""
+    read once per step instead of twice (memory traffic bounds λ_1 of a large network, spec §4.4): for 1 + k ≤
+    FEW_ROWS by :func:`few_rows_product`, else one GEMM per realization."""
     nl = nonlinearity(net.phi)
     rows = torch.cat([nl.phi(h)[..., None, :], Q * nl.dphi(h)[..., None, :]], dim=-2)
-    product = rows @ net.J.mT if rows.dim() == 2 else recurrent(rows, net.J)
+    sharing = rows.shape[-2] if net.J.dim() == 3 else rows.numel() // rows.shape[-1]  # rows that read one J
+    if sharing <= FEW_ROWS and not rows.requires_grad:
+        product = few_rows_product(rows, net.J)
+    else:
+        product = rows @ net.J.mT if rows.dim() == 2 else recurrent(rows, net.J)
     field = product[..., 0, :] if drive is None else product[..., 0, :] + drive
     return (1.0 - net.dt) * h + net.dt * field, (1.0 - net.dt) * Q + net.dt * product[..., 1:, :]
 
@@ -174,16 +212,11 @@ def rate_spectrum(h0: torch.Tensor, net: RateNetwork, k: int, generator: torch.G
     drives: Iterable = drive(total) if drive else (None for _ in range(total))
     final: list[torch.Tensor] = [h, Q0]
 
-    def step(drive_n, state):
-        new = euler_step(state, net, drive_n)
-        final[0] = new
-        return new
+    def step_and_tangent(drive_n, state, Q):
+        final[:] = euler_step_and_tangent(state, Q, net, drive_n)
+        return final[0], final[1]
 
-    def tangent(state, _new, Q):
-        final[1] = euler_tangent(state, Q, net)
-        return final[1]
-
-    spec: Spectrum = lyapunov_spectrum(step, tangent, h, drives, Q0, transient, n_ons)
+    spec: Spectrum = fused_lyapunov_spectrum(step_and_tangent, h, drives, Q0, transient, n_ons)
     intervals = torch.arange(1, len(spec.trace) + 1, dtype=h.dtype).reshape(-1, *[1] * (spec.trace.dim() - 1))
     running = spec.trace * intervals  # Σ ln|R_ii| / n_ons over the accumulated intervals
     local = torch.diff(running, dim=0, prepend=torch.zeros_like(running[:1])) / dt  # ln|R_ii| / t_ONS
