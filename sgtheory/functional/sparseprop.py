@@ -234,31 +234,8 @@ def sparseprop(m: PhaseModel, phases: np.ndarray, indptr: np.ndarray, indices: n
     return offset, index, final
 
 
-@numba.njit(cache=True, inline="always")
-def _sift_down_plain(key, ids, p):
-    """:func:`_sift_down` of a heap without a position map."""
-    n = key.shape[0]
-    k, i = key[p], ids[p]
-    while True:
-        first = ARITY * p + 1
-        if first >= n:
-            break
-        best, best_key = first, key[first]
-        last = min(first + ARITY, n)
-        for q in range(first + 1, last):
-            if key[q] < best_key:
-                best, best_key = q, key[q]
-        if best_key >= k:
-            break
-        key[p] = best_key
-        ids[p] = ids[best]
-        p = best
-    key[p] = k
-    ids[p] = i
-
-
 @numba.njit(cache=True)
-def _lazy_loop(true_key, key, ids, indptr, indices, code, omega, c, phi_th, phi_reset, n_spikes, offset, index):
+def _lazy_loop(true_key, key, ids, pos, indptr, indices, code, omega, c, phi_th, phi_reset, n_spikes, offset, index):
     period = phi_th - phi_reset
     width = 0
     for j in range(true_key.shape[0]):
@@ -271,7 +248,7 @@ def _lazy_loop(true_key, key, ids, indptr, indices, code, omega, c, phi_th, phi_
             if key[0] == true_key[j]:
                 break
             key[0] = true_key[j]
-            _sift_down_plain(key, ids, 0)
+            _sift_down(key, ids, pos, 0)
             fixes += 1
         Phi = key[0]
         offset[s] = Phi
@@ -285,7 +262,7 @@ def _lazy_loop(true_key, key, ids, indptr, indices, code, omega, c, phi_th, phi_
             true_key[indices[q]] = new[q - lo]
         true_key[j] = Phi + period
         key[0] = true_key[j]
-        _sift_down_plain(key, ids, 0)
+        _sift_down(key, ids, pos, 0)
     return fixes
 
 
@@ -300,10 +277,10 @@ def sparseprop_lazy(m: PhaseModel, phases: np.ndarray, indptr: np.ndarray, indic
     is popped only once it is exact. So the K target updates of a spike are independent memory accesses (in flight
     together), and the heap work is a few root sift-downs per spike, whose upper levels stay in the cache."""
     true_key = m.phi_th - np.asarray(phases, dtype=np.float64)
-    key, ids, _ = build_heap(true_key)
+    key, ids, pos = build_heap(true_key)  # the position map is kept up to date but not needed here
     offset = np.empty(n_spikes)
     index = np.empty(n_spikes, dtype=np.int32)
-    _lazy_loop(true_key, key, ids, indptr, indices, m.code, m.omega, m.c, m.phi_th, m.phi_reset, n_spikes, offset,
+    _lazy_loop(true_key, key, ids, pos, indptr, indices, m.code, m.omega, m.c, m.phi_th, m.phi_reset, n_spikes, offset,
                index)
     Phi = offset[-1] if n_spikes else 0.0
     return offset, index, m.phi_th - (true_key - Phi)
