@@ -168,7 +168,7 @@ def test_heap_invariant_after_a_run():
     m, indptr, indices, phases = balanced("lif", 500, 30)
     key, ids, pos = sp.build_heap(m.phi_th - phases)
     sp._sparseprop_loop(key, ids, pos, indptr, indices, m.code, m.omega, m.c, m.phi_th, m.phi_reset, 3000,
-                        np.empty(3000), np.empty(3000, dtype=np.int32))
+                        np.empty(3000), np.empty(3000, dtype=np.int32), np.empty((0, 0)))
     children = np.arange(1, len(key))
     assert (key[(children - 1) // sp.ARITY] <= key[children]).all()
     np.testing.assert_array_equal(pos[ids], np.arange(len(key)))

@@ -183,7 +183,10 @@ def build_heap(keys):
 
 
 @numba.njit(cache=True)
-def _sparseprop_loop(key, ids, pos, indptr, indices, code, omega, c, phi_th, phi_reset, n_spikes, offset, index):
+def _sparseprop_loop(key, ids, pos, indptr, indices, code, omega, c, phi_th, phi_reset, n_spikes, offset, index, pre):
+    """The heap loop; when ``pre`` has rows (training) it also keeps each target's absolute phase before its kick
+    (``pre[s, q]`` for the q-th target of spike s): all the backward pass needs besides (Φ_s, j_s)."""
+    record = pre.shape[0] > 0
     period = phi_th - phi_reset
     n = key.shape[0]
     width = 0
@@ -207,7 +210,10 @@ def _sparseprop_loop(key, ids, pos, indptr, indices, code, omega, c, phi_th, phi
             new[q] = key[p]
             touched += key[min(ARITY * p + 1, n - 1)]
         for q in range(hi - lo):  # the PTCs, on cached values
-            new[q] = Phi + (phi_th - ptc(code, phi_th - (new[q] - Phi), omega, c))
+            x = phi_th - (new[q] - Phi)
+            if record:
+                pre[s, q] = x
+            new[q] = Phi + (phi_th - ptc(code, x, omega, c))
         for q in range(lo, hi):  # a sift may have moved a later target: read its slot again (cached now)
             p = pos[indices[q]]
             key[p] = new[q - lo]
@@ -227,7 +233,7 @@ def sparseprop(m: PhaseModel, phases: np.ndarray, indptr: np.ndarray, indices: n
     offset = np.empty(n_spikes)
     index = np.empty(n_spikes, dtype=np.int32)
     _sparseprop_loop(key, ids, pos, indptr, indices, m.code, m.omega, m.c, m.phi_th, m.phi_reset, n_spikes, offset,
-                     index)
+                     index, np.empty((0, 0)))
     Phi = offset[-1] if n_spikes else 0.0
     final = np.empty_like(key)
     final[ids] = m.phi_th - (key - Phi)
@@ -417,42 +423,6 @@ def drive_model(model: str, K: int, J0: float, I_ext: float) -> PhaseModel:
     raise ValueError(f"model={model!r}; allowed: {', '.join(MODELS)}")
 
 
-@numba.njit(cache=True)
-def _record_loop(key, ids, pos, indptr, indices, code, omega, c, phi_th, phi_reset, n_spikes, offset, index, pre):
-    """The heap loop of :func:`_sparseprop_loop` (the same gather of the K targets before their updates) that also
-    keeps each target's absolute phase before its kick (``pre[s, q]`` for the q-th target of spike s): all the
-    backward pass needs besides (Φ_s, j_s)."""
-    period = phi_th - phi_reset
-    n = key.shape[0]
-    width = pre.shape[1]
-    slot = np.empty(width, dtype=np.int64)
-    new = np.empty(width)
-    touched = 0.0
-    for s in range(n_spikes):
-        j = ids[0]
-        Phi = key[0]
-        offset[s] = Phi
-        index[s] = j
-        lo, hi = indptr[j], indptr[j + 1]
-        for q in range(lo, hi):
-            slot[q - lo] = pos[indices[q]]
-        for q in range(hi - lo):
-            p = slot[q]
-            new[q] = key[p]
-            touched += key[min(ARITY * p + 1, n - 1)]
-        for q in range(hi - lo):
-            x = phi_th - (new[q] - Phi)
-            pre[s, q] = x
-            new[q] = Phi + (phi_th - ptc(code, x, omega, c))
-        for q in range(lo, hi):
-            p = pos[indices[q]]
-            key[p] = new[q - lo]
-            _sift_down(key, ids, pos, p)
-        key[pos[j]] = Phi + period
-        _sift_down(key, ids, pos, pos[j])
-    return touched
-
-
 def sparseprop_record(m: PhaseModel, phases: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
                       n_spikes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """SparseProp's forward pass for training: (Φ_s (S,), j_s (S,), pre (S, K_max)), the spikes of :func:`sparseprop`
@@ -462,8 +432,8 @@ def sparseprop_record(m: PhaseModel, phases: np.ndarray, indptr: np.ndarray, ind
     offset = np.empty(n_spikes)
     index = np.empty(n_spikes, dtype=np.int32)
     pre = np.empty((n_spikes, width))
-    _record_loop(key, ids, pos, indptr, indices, m.code, m.omega, m.c, m.phi_th, m.phi_reset, n_spikes, offset,
-                 index, pre)
+    _sparseprop_loop(key, ids, pos, indptr, indices, m.code, m.omega, m.c, m.phi_th, m.phi_reset, n_spikes, offset,
+                     index, pre)
     return offset, index, pre
 
 
