@@ -109,24 +109,15 @@ def test_diagonal_rmt_against_the_annealed_product():
     assert np.abs((measured - discrete_rmt_spectrum(g, N)) / se).max() > 20
 
 
-def test_rate_discrete_figure_and_report(tmp_path):
-    import sys
-
+def test_rate_discrete_figure_and_report(tmp_path, run_cli):
     import pandas as pd
 
-    from sgtheory.cli import main
     from sgtheory.figures import render
 
     out = tmp_path / "discrete.parquet"
-    argv = ["sgtheory", "rate-spectrum", "--N", "16", "--dt", "1", "--set", "gain=[2.0, 5.0]", "--t-sim", "40",
-            "--t-warm", "10", "--seeds", "0-1", "--executor", "inline", "--out", str(out)]
-    old, sys.argv = sys.argv, argv
-    try:
-        main()
-    except SystemExit as exc:
-        assert exc.code in (0, None)
-    finally:
-        sys.argv = old
+    code, _, err = run_cli("rate-spectrum", "--N", "16", "--dt", "1", "--set", "gain=[2.0, 5.0]", "--t-sim", "40",
+                           "--t-warm", "10", "--seeds", "0-1", "--executor", "inline", "--out", str(out))
+    assert code in (0, None), err
     assert set(pd.read_parquet(out)["dt"]) == {1.0}
     written = render("rate-discrete", out, tmp_path / "discrete.png")
     assert all(p.exists() and p.stat().st_size > 0 for p in written)
