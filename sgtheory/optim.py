@@ -61,18 +61,28 @@ class Adam:
         step_size = torch.tensor([-lr / (1 - b1**n) for lr, n in zip(self.lr.tolist(), t, strict=True)],
                                  dtype=torch.float64)
         bias2_sqrt = torch.tensor([(1 - b2**n) ** 0.5 for n in t], dtype=torch.float64)
-        for p, m, v in zip(self.params, self.m, self.v, strict=True):
+        grads = [p.grad for p in self.params]
+        steps = [_per_realization(step_size, p) for p in self.params]
+        bias2 = [_per_realization(bias2_sqrt, p) for p in self.params]
+        if mask is None or bool(mask.all()):  # every realization steps: in place, one call per operation
+            torch._foreach_lerp_(self.m, grads, 1 - b1)
+            torch._foreach_mul_(self.v, b2)
+            torch._foreach_addcmul_(self.v, grads, grads, value=1 - b2)
+            denom = torch._foreach_sqrt(self.v)
+            torch._foreach_div_(denom, bias2)
+            torch._foreach_add_(denom, self.eps)
+            update = torch._foreach_mul(self.m, steps)
+            torch._foreach_div_(update, denom)
+            torch._foreach_add_(self.params, update)
+            return
+        for p, m, v, step, bias in zip(self.params, self.m, self.v, steps, bias2, strict=True):
             m_new = m.lerp(p.grad, 1 - b1)
             v_new = (v * b2).addcmul_(p.grad, p.grad, value=1 - b2)
-            denom = (v_new.sqrt() / _per_realization(bias2_sqrt, p)).add_(self.eps)
-            p_new = p + _per_realization(step_size, p) * m_new / denom
-            if mask is None:
-                m.copy_(m_new), v.copy_(v_new), p.copy_(p_new)
-            else:
-                keep = mask.view(-1, *[1] * (p.dim() - 1))
-                m.copy_(torch.where(keep, m_new, m))
-                v.copy_(torch.where(keep, v_new, v))
-                p.copy_(torch.where(keep, p_new, p))
+            p_new = p + step * m_new / (v_new.sqrt() / bias).add_(self.eps)
+            keep = mask.view(-1, *[1] * (p.dim() - 1))
+            m.copy_(torch.where(keep, m_new, m))
+            v.copy_(torch.where(keep, v_new, v))
+            p.copy_(torch.where(keep, p_new, p))
 
 
 class SMORMS3:

@@ -21,6 +21,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from sgtheory.functional.fused_rnn import lif_sequence, rate_sequence
 from sgtheory.functional.lif import lif_engelken_abbott_params, lif_engelken_abbott_step, lif_engelken_abbott_tangent
 from sgtheory.functional.neurons import binary_params, rate_step, rate_tangent, tanh_params
 from sgtheory.functional.realizations import matmul
@@ -125,22 +126,21 @@ class RNN(nn.Module):
     def run(self, drive: torch.Tensor, state0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Iterate the step over drive (T, R, B, N) from a state vector (R, B, D).
 
-        Returns the readout variable at every step (T, R, B, N) and the final state vector (R, B, D).
+        Returns the readout variable at every step (T, R, B, N) and the final state vector (R, B, D), from one
+        autograd node for the whole sequence (:mod:`sgtheory.functional.fused_rnn`: the step's arithmetic, an explicit
+        backward loop).
         """
-        step, params, unpack = self._step_fn()
-        state = unpack(state0)
-        outs = []
-        for drive_t in drive:
-            out, state = step(drive_t, state, params)
-            outs.append(out)
-        final = torch.cat(state, dim=-1) if isinstance(state, tuple) else state
-        return torch.stack(outs), final
+        if self.model == "lif":
+            return lif_sequence(drive, state0, self._step_fn()[1])
+        return rate_sequence(drive, state0, self.J, self.surrogate if self.model == "binary" else None)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Readout logits (T, R, B) for inputs (T, R, B, S), starting from the trainable x0."""
         outs, _ = self.run(self.drive(inputs), self.x0)
-        ones = torch.ones(*outs.shape[:-1], 1, dtype=outs.dtype)
-        return matmul(torch.cat([outs, ones], -1), torch.cat([self.w_out, self.c[..., None]], -2)).squeeze(-1)
+        rows = outs.permute(1, 0, 2, 3)  # (R, T, B, N): a realization's rows (t, b) together, as run stores them
+        R, T, B, N = rows.shape
+        rows = torch.cat([rows, torch.ones(R, T, B, 1, dtype=rows.dtype)], -1).view(R, T * B, N + 1)
+        return matmul(rows, torch.cat([self.w_out, self.c[..., None]], -2)).view(R, T, B).permute(1, 0, 2)
 
     @torch.no_grad()
     def relax(self, state0: torch.Tensor, steps: int) -> torch.Tensor:
