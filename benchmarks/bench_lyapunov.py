@@ -9,7 +9,8 @@ so the tangent map of a step is D = diag(h(x')) J.
 
    - ``ours`` (float32 and float64): exactly the per-step work of ``lyapunov_spectrum``:
      ``Q = rate_tangent(x, x', Q, binary_params(J, surrogate))`` with the k tangent vectors as rows of Q
-     (k, N), then ``q, R = torch.linalg.qr(Q.mT); Q = q.mT`` and ``log_sum += log|diag R|``;
+     (k, N), then the engine's thin QR ``q, R = qr(Q.mT); Q = q.mT`` (``torch.linalg.qr``'s Householder
+     factors) and ``log_sum += log|diag R|``;
    - ``direct`` (numpy, float64 = the baseline; float32 shown for reference): the Jacobian formed
      explicitly, ``D = h(x')[:, None] * J``, ``Q = D @ Q`` with Q (N, k) as columns,
      ``Q, R = numpy.linalg.qr(Q)`` and ``log_sum += log|diag R|``.
@@ -71,7 +72,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from common import Timer, finish_report, machine_info  # noqa: E402  (benchmarks/ is on sys.path)
 
-from sgtheory.functional.lyapunov import flossing_loss, lyapunov_spectrum, orthonormal_system  # noqa: E402
+from sgtheory.functional.lyapunov import flossing_loss, lyapunov_spectrum, orthonormal_system, qr  # noqa: E402
 from sgtheory.functional.neurons import binary_params, rate_step, rate_tangent  # noqa: E402
 from sgtheory.functional.surrogate import make_surrogate  # noqa: E402
 
@@ -149,7 +150,7 @@ def ours_steps(prob: dict[str, torch.Tensor], dtype: str):
         t1 = time.perf_counter()
         Q = rate_tangent(x, x_new, Q, params)
         tm = time.perf_counter()
-        q, R = torch.linalg.qr(Q.mT)
+        q, R = qr(Q.mT)
         Q = q.mT
         log_sum = log_sum + torch.log(torch.diagonal(R, dim1=-2, dim2=-1).abs())
         t2 = time.perf_counter()

@@ -7,8 +7,8 @@ accumulated; the exponents are
 
     λ_i = (1/t) Σ log|R_ii|     in units of 1/step
 
-(Engelken's GF convention: the transient is discarded, exponents are per step). The QR backward of
-torch makes the exponents differentiable with respect to every parameter that the steps and tangent
+(Engelken's GF convention: the transient is discarded, exponents are per step). The thin QR's backward
+(:func:`qr`) makes the exponents differentiable with respect to every parameter that the steps and tangent
 products use, so a loss on the exponents (flossing) trains the network. Leading dimensions of the
 state and of Q are batch dimensions (e.g. realizations).
 """
@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from sgtheory.functional.realizations import per_realization
+from sgtheory.functional.realizations import alone, per_realization, products
 
 Step = Callable[[torch.Tensor, Any], Any]  # (drive_t, state) -> new state
 Tangent = Callable[[Any, Any, torch.Tensor], torch.Tensor]  # (state, new_state, Q) -> rows D q
@@ -33,13 +33,58 @@ class Spectrum(NamedTuple):
     steps: int  # number of steps accumulated after the transient
 
 
+def _factors(A: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``torch.linalg.qr`` of every matrix of A (R, D, k) on its own (LAPACK factors a fresh copy of each)."""
+    factors = [torch.linalg.qr(a) for a in A.unbind(0)]
+    if len(factors) == 1:  # the same layout as below, without the copy
+        return factors[0].Q.unsqueeze(0), factors[0].R.unsqueeze(0)
+    return torch.stack([f.Q.mT for f in factors]).mT, torch.stack([f.R for f in factors])  # Q column-major as LAPACK's
+
+
+class _ThinQR(torch.autograd.Function):
+    """Thin QR A = Q R of every matrix of A (R, D, k), D ≥ k, realization by realization. Forward: :func:`_factors`.
+    Backward: the thin-QR formula for the whole batch, every product one GEMM per realization (:func:`products`),
+    every triangular solve on :func:`alone` operands (torch's batched solve rounds a matrix differently with R):
+
+        M = gR Rᵀ − Qᵀ gQ,   S = triu(M) + triu(M, 1)ᵀ,   gA = (gQ + Q S) R⁻ᵀ
+
+    (torch's QR backward, in its order of operations). Each realization's factors and gradient are those it gets
+    alone; the gradient is torch's to round-off (the products round differently from ``torch.matmul``)."""
+
+    @staticmethod
+    def forward(ctx, A: torch.Tensor):
+        ctx.set_materialize_grads(False)
+        q, r = _factors(A)
+        ctx.save_for_backward(q, r)
+        return q, r
+
+    @staticmethod
+    def backward(ctx, grad_q: torch.Tensor | None, grad_r: torch.Tensor | None):
+        q, r = ctx.saved_tensors
+        if grad_q is None and grad_r is None:
+            return None
+        M = products(grad_r, r.mT) if grad_r is not None else None
+        if grad_q is not None:
+            M = -products(q.mT, grad_q) if M is None else M - products(q.mT, grad_q)
+        M = M.triu()
+        B = products(q, M + M.triu(1).mT)
+        B = B if grad_q is None else B + grad_q
+        return torch.stack([torch.linalg.solve_triangular(alone(r_i.mT), alone(b_i), upper=False, left=False)
+                            for r_i, b_i in zip(r.unbind(0), B.unbind(0), strict=True)])
+
+
 def qr(A: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Thin QR of A (..., D, k), one matrix at a time (:func:`sgtheory.functional.realizations.per_realization`), so
-    each realization's factors and their gradients are those it gets alone."""
-    if A.dim() == 2:
-        return torch.linalg.qr(A)
-    q, r = per_realization(torch.linalg.qr, A.reshape(-1, *A.shape[-2:]))
-    return q.reshape(*A.shape[:-2], *q.shape[-2:]), r.reshape(*A.shape[:-2], *r.shape[-2:])
+    """Thin QR of A (..., D, k), D ≥ k, differentiable; each matrix's factors and gradient are those it gets alone
+    (:class:`_ThinQR`): Q and R equal ``torch.linalg.qr``'s of the matrix, the gradient its autograd's to round-off."""
+    D, k = A.shape[-2:]
+    if D < k:
+        raise ValueError(f"thin QR needs at least as many rows as columns, got a {D}x{k} matrix")
+    differentiable = torch.is_grad_enabled() and A.requires_grad
+    if A.dim() == 2 and not differentiable:
+        return torch.linalg.qr(A)  # the factors of _factors without its batch bookkeeping (tens of µs per step)
+    flat = A.reshape(-1, D, k)
+    q, r = _ThinQR.apply(flat) if differentiable else _factors(flat)
+    return q.reshape(A.shape), r.reshape(*A.shape[:-2], k, k)
 
 
 def orthonormal_system(shape: tuple[int, ...], generator: torch.Generator, dtype=torch.float64) -> torch.Tensor:

@@ -15,11 +15,13 @@ epochs):
 
 The forms here avoid the first two: :func:`matmul` (and :func:`products`) multiply each realization's matrices in
 a GEMM of their own, on operands laid out as a tensor of their own (contiguous, 64-byte aligned);
-:func:`per_realization` applies any function (the QR of the Lyapunov engine) realization by realization on such
-operands, with a graph of its own; :func:`realization_mean` reduces one contiguous row per realization. The models
-avoid the third by writing those functions with operations whose vectorised and scalar kernels agree
-(:func:`sgtheory.functional.losses.task_bce`, the fast-sigmoid surrogate, the upper activity bound). The guarantee
-holds at any fixed number of torch threads (tested with 1 and 2); runs with different thread counts may differ.
+:func:`per_realization` applies any function (the long-term singular values of the Lyapunov engine) realization by
+realization on such operands, with a graph of its own (the engine's thin QR uses these forms in a backward formula of
+its own, :func:`sgtheory.functional.lyapunov.qr`); :func:`realization_mean` reduces one contiguous row per
+realization. The models avoid the third by writing those functions with operations whose vectorised and scalar
+kernels agree (:func:`sgtheory.functional.losses.task_bce`, the fast-sigmoid surrogate, the upper activity bound).
+The guarantee holds at any fixed number of torch threads (tested with 1 and 2); runs with different thread counts
+may differ.
 """
 
 from __future__ import annotations
