@@ -15,7 +15,7 @@ def positive_finite(value) -> bool:
     return isinstance(value, int | float) and math.isfinite(value) and value > 0
 
 
-def check_structure(report: dict) -> None:
+def check_structure(report: dict, goal: float) -> None:
     assert {"machine", "config", "peers", "init_check", "results", "speedups", "goals"} <= report.keys()
     assert report["machine"]["threads"] == 1  # restored after the 2-thread row
     assert report["config"]["minibatches"] == 2 and report["config"]["batch"] == 8
@@ -57,7 +57,7 @@ def check_structure(report: dict) -> None:
         assert positive_finite(single["value"]) and single["met"] is (single["value"] >= 1)
     else:
         assert single["value"] is None and single["met"] is None
-    assert batched["measured"] is True and batched["met"] is (batched["value"] >= 4)
+    assert batched["measured"] is True and batched["met"] is (batched["value"] >= goal)
     assert batched["value"] == report["speedups"]["batched8_throughput_vs_single"]
 
 
@@ -66,7 +66,7 @@ def test_tiny_run_writes_json_and_peers_agree_at_init(tmp_path, load_benchmark):
     out = tmp_path / "bench_classify.json"
     report = bench.main([*TINY, "--out", str(out)])
     assert json.loads(out.read_text()) == json.loads(json.dumps(report))
-    check_structure(report)
+    check_structure(report, bench.GOAL_BATCHED_THROUGHPUT)
 
     check = report["init_check"]
     cases = check["cases"]
@@ -96,8 +96,49 @@ def test_missing_peers_are_reported_unavailable(tmp_path, monkeypatch, load_benc
     bench = load_benchmark("bench_classify")
     monkeypatch.setattr(bench, "PEERS", {"snntorch": "no_such_module_snntorch", "norse": "no_such_module_norse"})
     report = bench.main([*TINY, "--out", str(tmp_path / "bench_classify.json")])
-    check_structure(report)
+    check_structure(report, bench.GOAL_BATCHED_THROUGHPUT)
     for peer in ("snntorch", "norse"):
         assert report["peers"][peer]["available"] is False
         assert "no_such_module" in report["peers"][peer]["reason"]
     assert report["goals"][0]["measured"] is False and report["init_check"]["same_order"] is None
+
+
+RECURRENT_TINY = ["--batch", "4", "--steps", "30", "--units", "12", "--hidden", "16", "--repeats", "1", "--warmup", "0",
+                  "--check-scale", "8"]
+
+
+def test_recurrent_benchmark_times_every_implementation_and_plain_is_the_same_network(tmp_path, load_benchmark):
+    bench = load_benchmark("bench_recurrent_classifier")
+    out = tmp_path / "bench_recurrent_classifier.json"
+    report = bench.main([*RECURRENT_TINY, "--out", str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(report))
+    assert report["machine"]["threads"] == 1 and report["config"]["recurrent"] is True
+    assert set(report["results"]) == {"plain_pytorch", "sgtheory", "snntorch", "norse"}
+    for name, r in report["results"].items():
+        status = report["peers"].get(name, {"available": True})
+        assert r["available"] is status["available"]
+        if r["available"]:
+            assert positive_finite(r["ms_per_step"]) and positive_finite(r["cpu_ms_per_step"])
+            assert len(r["step_ms"]) == 1
+            assert positive_finite(report["cpu_ratios"].get(f"sgtheory_over_{name}", 1.0))
+        else:
+            assert r["reason"].startswith("unavailable: ")
+    if importlib.util.find_spec("snntorch") is not None:
+        assert report["results"]["snntorch"]["available"]
+    plain, peers = report["goals"]
+    assert plain["value"] == report["cpu_ratios"]["sgtheory_over_plain_pytorch"]
+    assert plain["met"] is (plain["value"] <= 0.5)
+    check = report["init_check"]  # plain PyTorch computes sgtheory's network: same loss and gradients (float32)
+    assert check["hidden_spikes"] > 0
+    assert check["loss_rel_diff"] < 1e-5
+    assert all(d < 1e-4 for d in check["grad_rel_diff_W_in_W_out_V"])
+
+
+def test_recurrent_benchmark_reports_missing_peers(tmp_path, monkeypatch, load_benchmark):
+    bench = load_benchmark("bench_recurrent_classifier")
+    monkeypatch.setattr(bench.bench_classify, "PEERS",
+                        {"snntorch": "no_such_module_snntorch", "norse": "no_such_module_norse"})
+    report = bench.main([*RECURRENT_TINY, "--out", str(tmp_path / "r.json")])
+    for peer in ("snntorch", "norse"):
+        assert report["results"][peer]["available"] is False and "no_such_module" in report["results"][peer]["reason"]
+    assert report["goals"][1]["met"] is None and report["goals"][1]["value"] is None

@@ -129,6 +129,63 @@ def test_explicit_backward_equals_autograd_of_the_equations(diff_reset, recurren
         assert torch.allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("recurrent", [False, True], ids=["feed-forward", "recurrent"])
+def test_backward_does_not_depend_on_the_chunk_length(monkeypatch, recurrent):
+    """The backward pass evaluates h and the reset factors for CHUNK_ELEMENTS elements at a time: chunks of 1, 7
+    (not dividing T = 25) and all steps give bit-identical gradients, equal to autograd of the equations."""
+    import sgtheory.functional.lif as lif
+
+    lay = layer(diff_reset=True)
+    drive = _spiking_drive()
+    G, B, T, H = drive.shape
+    V = (0.3 * torch.randn(G, H, H, dtype=torch.float64, generator=torch.Generator().manual_seed(1))).requires_grad_() \
+        if recurrent else None
+    inputs = [drive] + ([V] if recurrent else [])
+    weights = torch.randn(drive.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    ref_grads = torch.autograd.grad((reference_layer(drive, V, lay) * weights).sum(), inputs)
+    results = []
+    for steps in (1, 7, T):
+        monkeypatch.setattr(lif, "CHUNK_ELEMENTS", steps * G * B * H)
+        results.append(torch.autograd.grad((lay(drive, V) * weights).sum(), inputs))
+    for grads in results:
+        for got, first, want in zip(grads, results[0], ref_grads, strict=True):
+            assert torch.equal(got, first)
+            assert torch.allclose(got, want, rtol=1e-10, atol=1e-12) and want.abs().max() > 0
+
+
+def test_recurrent_classifier_gradients_equal_a_step_by_step_reference():
+    """The whole recurrent classifier (input layer, recurrent LIF layer, readout, max over time, cross-entropy and
+    the lower-bound regulariser) against autograd through the equations step by step, in float64."""
+    cfg = ClassifyConfig(**SMALL, recurrent=True, dtype="float64", weight_scale=6.0, lower_strength=100.0,
+                         lower_threshold=0.05)
+    data = CellData([cfg], torch.float64)
+    model = build_classifier([cfg], data.units, data.classes)
+    x, y = data.batch("train", torch.arange(12)[None])
+    loss, _, hidden = loss_terms(model, [cfg], x, y)
+    grads = torch.autograd.grad(loss.sum(), model.parameters)
+
+    W_in, W_out, V = (p.detach().clone().requires_grad_() for p in model.parameters)
+    lay = layer()  # SuperSpike of slope 10, as the config's normalized fast sigmoid
+    spikes = reference_layer(x @ W_in.mT, V, lay)  # (1, B, T, H)
+    drive = spikes @ W_out.mT
+    current = u = torch.zeros_like(drive[:, :, 0])
+    potentials = []
+    b_out = math.exp(-cfg.dt / cfg.tau_readout)
+    for n in range(cfg.steps):
+        potentials.append(u)
+        u = b_out * u + (1 - b_out) * current
+        current = B_SYN * current + drive[:, :, n]
+    logits = torch.stack(potentials, dim=2).amax(dim=2)
+    one = torch.ones(1, dtype=torch.float64)
+    ref = F.cross_entropy(logits[0], y[0]) + lower_bound_loss(spikes.sum(2), 100 * one, 0.05 * one)[0]
+    ref_grads = torch.autograd.grad(ref, [W_in, W_out, V])
+    assert torch.equal(hidden[0], spikes.detach()) and hidden[0].sum() > 0
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-12)
+    for got, want in zip(grads, ref_grads, strict=True):
+        assert want.abs().max() > 0
+        assert torch.allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
 def _smooth_pair(beta=3.0):
     def derivative(x):
         s = torch.sigmoid(beta * x)

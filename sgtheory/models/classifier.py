@@ -54,10 +54,14 @@ def readout_kernel(steps: int, decay_syn: float, decay_out: float, dtype=torch.f
 
 def linear(x: Tensor, W: Tensor) -> Tensor:
     """x W^T for inputs x (G or 1, B, T, I) and per-cell weights W (G, O, I) → (G, B, T, O), one matrix product per
-    cell (:func:`sgtheory.functional.realizations.matmul`: a cell's numbers do not depend on the others)."""
+    cell (:func:`sgtheory.functional.realizations.matmul`: a cell's numbers do not depend on the others).
+
+    The rows are taken time-major, (t, b), and the result is a view of a (G, T, B, O) tensor: the LIF layers and
+    the readout kernel work on time-major steps, so for G = 1 neither the drive nor the spikes are copied between
+    them (a time-major (T, 1, B, H) buffer is already one (T·B, H) matrix)."""
     Gx, B, T, I = x.shape
     G, O, _ = W.shape
-    return matmul(x.reshape(Gx, B * T, I), W.mT).view(G, B, T, O)
+    return matmul(x.transpose(1, 2).reshape(Gx, T * B, I), W.mT).view(G, T, B, O).transpose(1, 2)
 
 
 @dataclass
@@ -86,7 +90,7 @@ class Classifier:
 
     def logits(self, spikes: Tensor) -> Tensor:
         """Readout logits (G, B, K) from the last hidden layer's spikes: U_o reduced over time."""
-        drive = linear(spikes, self.weights[-1]).transpose(1, 2)  # (G, T, B, K)
+        drive = linear(spikes, self.weights[-1]).transpose(1, 2)  # (G, T, B, K), contiguous
         G, T, B, K = drive.shape
         U_out = matmul(self.kernel[None], drive.reshape(G, T, B * K)).view(G, T, B, K)
         if self.readout == "max":
