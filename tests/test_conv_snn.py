@@ -24,7 +24,10 @@ from sgtheory.models.conv_snn import (
     SpikeFunction,
     build_conv_classifier,
     conv_positions,
+    event_conv,
+    event_conv_weight_grad,
     fano_window,
+    feedforward_conv,
     fluctuation_sigma,
     lif_kernel_energy,
 )
@@ -55,19 +58,45 @@ def test_fluctuation_init_matches_the_recomputed_values_of_the_spec():
 
 
 def test_recurrent_convolution_and_its_adjoint_and_weight_gradient():
+    """The event-driven recurrence (CPU) against F.conv1d and its autograd in float64: apply, adjoint, dL/dV over
+    T = 2 steps, for real-valued and for sparse 0/1 spikes."""
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(7, 3, 23, generator=g, dtype=F64)
-    rec = torch.randn(1, 3, 3, 5, generator=g, dtype=F64, requires_grad=True)
     recurrence = ConvRecurrence(3, 23)
-    spikes = x.reshape(1, 7, 69).clone().requires_grad_()
-    out = recurrence.apply(spikes, rec)
-    assert torch.allclose(out.view(7, 3, 23), F.conv1d(x, rec[0], padding=2))
-    lam = torch.randn(1, 7, 69, generator=g, dtype=F64)
-    (want_adjoint,) = torch.autograd.grad(out, spikes, lam, retain_graph=True)
-    assert torch.allclose(recurrence.adjoint(lam, rec.detach()), want_adjoint)
-    (want_grad,) = torch.autograd.grad(out, rec, lam)
-    got_grad = recurrence.weight_grad(lam[None], spikes.detach()[None], rec.detach())  # T = 1
-    assert torch.allclose(got_grad, want_grad)
+    for x in (torch.randn(2, 7, 3, 23, generator=g, dtype=F64),
+              (torch.rand(2, 7, 3, 23, generator=g, dtype=F64) < 0.1).to(F64)):
+        rec = torch.randn(1, 3, 3, 5, generator=g, dtype=F64, requires_grad=True)
+        spikes = x.reshape(2, 1, 7, 69).clone().requires_grad_()
+        want = F.conv1d(spikes.view(14, 3, 23), rec[0], padding=2)
+        out = torch.stack([recurrence.apply(s.detach(), rec.detach()) for s in spikes])
+        assert torch.allclose(out.view(14, 3, 23), want, rtol=1e-12, atol=1e-12)
+        lam = torch.randn(2, 1, 7, 69, generator=g, dtype=F64)
+        want_adjoint, want_grad = torch.autograd.grad(want, (spikes, rec), lam.view(14, 3, 23))
+        assert torch.allclose(recurrence.adjoint(lam, rec.detach()), want_adjoint)
+        got_grad = recurrence.weight_grad(lam, spikes.detach(), rec.detach())
+        assert got_grad.shape == rec.shape and torch.allclose(got_grad, want_grad, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("channels", "length", "kernel", "stride"), [(1, 40, 7, 3), (3, 17, 5, 1), (2, 30, 4, 4)])
+def test_event_convolution_and_its_gradients_equal_conv1d(channels, length, kernel, stride):
+    """feedforward_conv (event-driven forward and dL/dW, conv1d_input for dL/dS) equals F.conv1d with autograd in
+    float64 — value and both gradients — for sparse 0/1 and for real-valued inputs; float32 agrees to round-off."""
+    g = torch.Generator().manual_seed(2)
+    W = torch.randn(4, channels, kernel, generator=g, dtype=F64, requires_grad=True)
+    for S in ((torch.rand(6, channels, length, generator=g, dtype=F64) < 0.2).to(F64),
+              torch.randn(6, channels, length, generator=g, dtype=F64)):
+        S = S.requires_grad_()
+        got = feedforward_conv(S, W, stride)
+        want = F.conv1d(S, W, stride=stride)
+        assert got.shape == want.shape and torch.allclose(got, want, rtol=1e-12, atol=1e-12)
+        lam = torch.randn(want.shape, generator=g, dtype=F64)
+        got_grads = torch.autograd.grad(got, (S, W), lam)
+        want_grads = torch.autograd.grad(want, (S, W), lam)
+        for a, b in zip(got_grads, want_grads, strict=True):
+            assert torch.allclose(a, b, rtol=1e-12, atol=1e-12)
+    S32, W32 = S.detach().float(), W.detach().float()
+    assert torch.allclose(event_conv(S32, W32, stride, 0), F.conv1d(S32, W32, stride=stride), atol=1e-5)
+    assert torch.allclose(event_conv_weight_grad(S32, lam.float(), W.shape, stride, 0),
+                          torch.nn.grad.conv1d_weight(S32, W.shape, lam.float(), stride=stride), atol=1e-4)
 
 
 @dataclass(frozen=True)
@@ -120,6 +149,41 @@ def test_conv_backward_is_the_gradient_of_a_smooth_stand_in():
     fd = (up - down) / (2 * eps)
     analytic = sum((gr * d).sum() for gr, d in zip(grads, directions, strict=True))
     assert analytic.item() == pytest.approx(fd.item(), rel=1e-6)
+
+
+def test_event_driven_network_equals_the_library_convolutions(monkeypatch):
+    """The whole network with step spikes (float64, 30 steps, stride and recurrence): spikes, logits and every
+    parameter gradient of the event-driven CPU path equal those with F.conv1d / conv1d_weight everywhere."""
+    import sgtheory.models.conv_snn as conv_snn
+
+    def derivative(x):
+        return 1 / (10 * x.abs() + 1) ** 2
+
+    layer = LIFZenkeVogelsLayer(derivative, math.exp(-2 / 20), math.exp(-2 / 10), 1.0)
+    kernel = readout_kernel(30, math.exp(-2 / 10), math.exp(-2 / 60), F64)
+    g = torch.Generator().manual_seed(4)
+    x = (torch.rand(1, 5, 30, 40, generator=g, dtype=F64) < 0.2).to(F64)
+    y = torch.randint(0, 3, (5,), generator=g)
+
+    def run():
+        net = build_conv_classifier(40, 3, [3, 4], [7, 3], [3, 2], 3, [SpikeFunction(derivative)] * 2, [3.0, 3.0],
+                                    20.0, 2e-3, layer, kernel, torch.Generator().manual_seed(0), "max", F64)
+        logits, hidden = net(x)
+        grads = torch.autograd.grad(F.cross_entropy(logits[0], y), net.parameters)
+        return logits, hidden, grads
+
+    logits, hidden, grads = run()
+    assert all(h.sum() > 0 for h in hidden) and all(gr.abs().max() > 0 for gr in grads)
+    monkeypatch.setattr(conv_snn, "feedforward_conv", lambda S, W, stride: F.conv1d(S, W, stride=stride))
+    monkeypatch.setattr(ConvRecurrence, "apply", lambda self, S, V: F.conv1d(
+        self._view(S), V[0], padding=V.shape[-1] // 2).view(S.shape))
+    monkeypatch.setattr(ConvRecurrence, "weight_grad", lambda self, lam, S, V: torch.nn.grad.conv1d_weight(
+        self._view(S), V.shape[1:], self._view(lam), padding=V.shape[-1] // 2)[None])
+    want_logits, want_hidden, want_grads = run()
+    assert all(torch.equal(a, b) for a, b in zip(hidden, want_hidden, strict=True))
+    assert torch.allclose(logits, want_logits, rtol=1e-12, atol=1e-12)
+    for a, b in zip(grads, want_grads, strict=True):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
 def test_spike_functions_step_escape_noise_and_swap():
@@ -216,7 +280,10 @@ def test_classify_conv_rows(forward):
     assert len(fano) == 4 and (fano.firing_rate >= 0).all()
     det = fano[fano.evaluated == "deterministic"].fano_factor.dropna()
     assert (det == 0).all()
-    assert set(rows.kind) >= {"epoch", "cross", "fano", "spike"}
+    assert set(rows.kind) >= {"epoch", "cross", "fano", "spike", "readout"}
+    readout = rows[rows.kind == "readout"]  # 1 raster sample × 40 steps × 3 classes; an input moves U_o 2 steps later
+    assert len(readout) == 40 * 3 and (readout[readout.time < 2 * 2.0].membrane == 0).all()
+    assert readout.membrane.abs().max() > 0 and set(readout.label) == set(rows[rows.kind == "spike"].label)
     again = pd.DataFrame(classify([cfg])[0].rows)
     pd.testing.assert_frame_equal(rows, again)  # same seed, same numbers (noise from explicit streams)
     TABLES[forward] = tidy(cfg, "classify", result.rows)
@@ -229,6 +296,7 @@ def test_conv_snn_figure_and_report():
     import matplotlib.pyplot as plt
 
     from sgtheory.figures import FIGURES
+    from sgtheory.figures.conv_snn import TARGET
     from sgtheory.figures.style import RC, layout_problems
 
     for forward in ("deterministic", "stochastic"):
@@ -238,6 +306,10 @@ def test_conv_snn_figure_and_report():
     with plt.rc_context(RC):
         fig = FIGURES["conv-snn"].draw(frame)
         assert not layout_problems(fig)
+        highlighted = [line for ax in fig.axes for line in ax.lines if line.get_color() == TARGET]
+        assert len(highlighted) == 1  # the one raster sample's class among the readout traces
+        assert any(ax.get_ylabel() == "readout membrane (units of θ)" and ax.get_xlabel() == "time (ms)"
+                   for ax in fig.axes)
         plt.close(fig)
     report = FIGURES["conv-snn"].report(frame)
     assert "needs the paper profile" in report  # 2 epochs cannot judge the accuracy claim
@@ -280,3 +352,15 @@ def test_classify_conv_on_a_tiny_synthetic_shd(tmp_path):
     with pytest.raises(DataError, match="absent/shd_train.h5: not found") as info:
         check_data([ClassifyConfig(**(settings | {"data_dir": str(tmp_path / "absent")}))])
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the answer where there is no GPU")
+def test_device_cuda_without_a_gpu_is_one_line_and_no_run(run_cli, tmp_path):
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parents[1] / "configs" / "conv_snn.yaml"
+    out = tmp_path / "conv.parquet"
+    code, _, err = run_cli("classify", "--config", str(config), "--profile", "quick", "--device", "cuda", "--out",
+                           str(out))
+    assert code != 0 and not out.exists()
+    assert err.strip() == "sgtheory: error: device=cuda: no CUDA device is available here (use --device cpu)"

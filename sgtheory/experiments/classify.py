@@ -320,7 +320,8 @@ def conv_evaluation(model: ConvClassifier, data: CellData, cfg: ClassifyConfig) 
     """Spec §5.6 after training: the test accuracy evaluated with the deterministic and with the stochastic forward
     (kind=cross; the trained one and its swap), and on ``fano_trials`` repetitions of test sample 0, per hidden layer
     and evaluation mode, the sliding-window Fano factor and the firing rate (kind=fano), plus the spikes of hidden
-    layer 2 over the first ``trial_rasters`` trials of the network's own mode (kind=trial_spike)."""
+    layer 2 over the first ``trial_rasters`` trials of the network's own mode (kind=trial_spike) and the readout
+    traces of the raster samples (:func:`readout_rows`)."""
     rows: list[dict] = []
     duration = cfg.steps * cfg.dt / 1000
     for swap in (False, True):
@@ -350,4 +351,20 @@ def conv_evaluation(model: ConvClassifier, data: CellData, cfg: ClassifyConfig) 
                 for trial, step, rank in torch.nonzero(shown[:, :, neurons]).cpu().tolist():
                     rows.append({"kind": "trial_spike", "evaluated": mode, "layer": f"hidden{index + 1}",
                                  "trial": trial, "time": step * cfg.dt, "neuron": int(neurons[rank]), "rank": rank})
-    return rows
+    return rows + readout_rows(model, data, cfg)
+
+
+@torch.no_grad()
+def readout_rows(model: ConvClassifier, data: CellData, cfg: ClassifyConfig) -> list[dict]:
+    """The readout membranes (kind=readout: ``sample``, ``label``, ``time`` in ms, ``readout_unit``, ``membrane``)
+    of the first ``raster_samples`` test inputs, from the same escape noise (stream "raster noise") and hence the
+    same spikes as their kind=spike rasters."""
+    samples = min(cfg.raster_samples, data.size("test"))
+    if samples == 0:
+        return []
+    model.generator = noise(cfg, "raster noise")
+    x, y = data.batch("test", torch.arange(samples)[None])
+    trace = model.readout_trace(model.hidden_spikes(x)[-1])[0].cpu()  # (T, samples, K)
+    T, _, K = trace.shape
+    return [{"kind": "readout", "sample": b, "label": int(y[0, b]), "time": n * cfg.dt, "readout_unit": k,
+             "membrane": float(trace[n, b, k])} for b in range(samples) for n in range(T) for k in range(K)]

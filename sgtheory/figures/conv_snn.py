@@ -4,7 +4,10 @@ surrogate gradients, deterministic vs stochastic (escape-noise) hidden neurons.
 Panels: (a) training (dashed) and validation (solid) accuracy over epochs, mean over seeds with a min–max band;
 (b, c) the spikes of the most active neurons of hidden layer 2 over repeated trials of one test sample, stochastic
 and deterministic network; (d) the sliding-window Fano factor per hidden layer, each network evaluated with its own
-and with the swapped forward; (e) the 2×2 test accuracy, trained × evaluated. Tables of ``classify --model conv``.
+and with the swapped forward; (e) the 2×2 test accuracy, trained × evaluated; (f) the firing rates; (g, h) two test
+samples through the network (stochastic network, first seed; the deterministic one if there is no stochastic run):
+input, hidden-layer rasters and the readout membranes over time, the sample's class highlighted. Tables of
+``classify --model conv``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sgtheory.figures.style import PALETTE, REFERENCE_GREY, claim, new_figure, panel_letter
+from sgtheory.figures.style import GREY, PALETTE, REFERENCE_GREY, claim, new_figure, panel_letter
 
 FORWARDS = ("deterministic", "stochastic")
 COMPARABLE = 0.03  # "comparable performance": validation accuracies within 3 points (issue; spec §5.7 ≈ 2 points)
@@ -50,9 +53,67 @@ def fano_table(table: pd.DataFrame) -> pd.DataFrame:
     return fano.groupby(["forward", "evaluated", "layer"])[["fano_factor", "firing_rate"]].mean()
 
 
+TARGET = "#c24705"  # the sample's class in the readout traces (the paper code's colour; others grey)
+RASTER_LAYERS = {"input": "input channel", "hidden1": "Hid. 1 neuron", "hidden2": "Hid. 2 neuron",
+                 "hidden3": "Hid. 3 neuron"}
+
+
+def sample_run(table: pd.DataFrame) -> pd.DataFrame:
+    """The kind=spike and kind=readout rows of the run whose samples are drawn: the stochastic network's first seed
+    (the deterministic network's if no stochastic run has them)."""
+    rows = _conv(table)
+    rows = rows[rows["kind"].isin(("spike", "readout"))]
+    for forward in ("stochastic", "deterministic"):
+        mine = rows[rows["forward"] == forward]
+        if len(mine):
+            return mine[mine["seed"] == mine["seed"].min()]
+    return rows
+
+
+def _sample_columns(subfig, table: pd.DataFrame, letters: str) -> None:
+    """Per raster sample one column: input and hidden-layer rasters, then the readout membranes (class in colour)."""
+    rows = sample_run(table)
+    spikes, readout = _kind(rows, "spike"), _kind(rows, "readout")
+    layers = [layer for layer in RASTER_LAYERS if layer in set(spikes["layer"])] if len(spikes) else []
+    samples = sorted(set(spikes["sample"].dropna()) | set(readout["sample"].dropna())) if len(rows) else []
+    samples = samples[:2]
+    if not samples:
+        ax = subfig.subplots()
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no raster samples in this table", ha="center", va="center")
+        return
+    grid = subfig.subplots(len(layers) + 1, len(samples), squeeze=False, sharex=True,
+                           height_ratios=[1.0] * len(layers) + [1.3])
+    duration = float(rows["steps"].iloc[0] * rows["dt"].iloc[0])  # ms
+    forward, seed = rows["forward"].iloc[0], int(rows["seed"].iloc[0])
+    for column, (sample, letter) in enumerate(zip(samples, letters, strict=False)):
+        mine = spikes[spikes["sample"] == sample]
+        trace = readout[readout["sample"] == sample]
+        label = int((mine if len(mine) else trace)["label"].iloc[0])
+        for ax, layer in zip(grid[:, column], layers, strict=False):
+            shown = mine[mine["layer"] == layer]
+            ax.scatter(shown["time"], shown["neuron"], s=1.0, marker="|", lw=0.5, color="black")
+            ax.set_ylabel(RASTER_LAYERS[layer], fontsize=6)
+            ax.tick_params(labelsize=6)
+        ax = grid[-1, column]
+        for unit, curve in trace.groupby("readout_unit"):
+            target = int(unit) == label
+            ax.plot(curve["time"], curve["membrane"], color=TARGET if target else GREY, lw=1.2 if target else 0.6,
+                    zorder=3 if target else 2)
+        ax.set(xlabel="time (ms)", xlim=(0, duration))
+        ax.set_ylabel("readout membrane (units of θ)", fontsize=6)
+        ax.tick_params(labelsize=6)
+        ax.set_title(f"readout units (class {label} in colour, the others grey)", fontsize=6, color=TARGET)
+        grid[0, column].set_title(f"test sample {int(sample)}, class {label} ({forward}, seed {seed})", fontsize=7)
+        panel_letter(grid[0, column], letter)
+
+
 def conv_snn_figure(table: pd.DataFrame):
-    fig, axes = new_figure(10.0, 6.0, ncols=3, nrows=2)
-    ax_acc, ax_stoch, ax_det, ax_fano, ax_cross, ax_rate = axes
+    fig = new_figure(10.0, 12.0)[0]
+    fig.clear()
+    top, bottom = fig.subfigures(2, 1, height_ratios=[6.0, 6.0])
+    ax_acc, ax_stoch, ax_det, ax_fano, ax_cross, ax_rate = top.subplots(2, 3).ravel()
+    _sample_columns(bottom, table, "gh")
     for forward, curve in accuracy_curves(table).items():
         colour = PALETTE.get(forward, REFERENCE_GREY)
         x = curve.index.to_numpy()

@@ -15,6 +15,12 @@ neurons are exactly the LIF of
 draw with probability σ(β(U − θ)) (stochastic), both with the same surrogate derivative in the backward pass;
 :meth:`ConvClassifier.swapped` evaluates a trained network with the other one (spec §5.6). The readout is the
 toolkit's non-spiking leaky integrator (:func:`sgtheory.models.classifier.readout_kernel`), reduced over time.
+
+On CPU the convolutions of spikes are event-driven (:func:`event_conv`: compiled loops over the nonzero spikes only;
+SHD inputs and hidden layers are 2–7 % nonzero), for the forward pass and for the weight gradients; the input
+gradients, whose λ is dense, stay the library's (transposed) convolutions. Feed-forward convolutions run once over
+all time steps (rows in time-major order, so the LIF layer's time-major buffers are these tensors' storage). Other
+devices use the library's convolutions throughout.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+import numba
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -90,11 +97,94 @@ def fluctuation_sigma(sigma_u: float, fan_in: int, rate: float, epsilon: float, 
     return sigma_u * math.sqrt(share / (fan_in * rate * epsilon))
 
 
+@numba.njit(cache=True)
+def _event_conv(S, W_t, stride, pad, out):  # pragma: no cover (compiled)
+    """out (N, P, C_out) += the contributions of the nonzero S (N, C_in, L); W_t (C_in, k, C_out)."""
+    N, C_in, L = S.shape
+    k = W_t.shape[1]
+    P = out.shape[1]
+    for n in range(N):
+        for ci in range(C_in):
+            for q in range(L):
+                v = S[n, ci, q]
+                if v == 0:
+                    continue
+                r = q + pad  # = s·p + j
+                for p in range(max(0, (r - k + stride) // stride), min(P - 1, r // stride) + 1):
+                    for c in range(out.shape[2]):
+                        out[n, p, c] += v * W_t[ci, r - stride * p, c]
+
+
+@numba.njit(cache=True)
+def _event_conv_weight_grad(S, lam_t, stride, pad, grad_t):  # pragma: no cover (compiled)
+    """grad_t (C_in, k, C_out) += Σ over the nonzero S (N, C_in, L) of S λ; lam_t (N, P, C_out)."""
+    N, C_in, L = S.shape
+    P = lam_t.shape[1]
+    k = grad_t.shape[1]
+    for n in range(N):
+        for ci in range(C_in):
+            for q in range(L):
+                v = S[n, ci, q]
+                if v == 0:
+                    continue
+                r = q + pad
+                for p in range(max(0, (r - k + stride) // stride), min(P - 1, r // stride) + 1):
+                    for c in range(grad_t.shape[2]):
+                        grad_t[ci, r - stride * p, c] += v * lam_t[n, p, c]
+
+
+def event_conv(S: Tensor, W: Tensor, stride: int, pad: int) -> Tensor:
+    """F.conv1d(S, W, stride, padding) (N, C_out, P) computed on CPU by visiting only the nonzero entries of the
+    spikes S (N, C_in, L): out[n, c, p] = Σ_{c', j} W[c, c', j] S[n, c', s p + j − pad]. Work ∝ nonzeros × C_out × k/s
+    (SHD spikes: 2–7 % nonzero); any S values are allowed. Not differentiable (see :class:`_EventConv`)."""
+    P = (S.shape[2] + 2 * pad - W.shape[2]) // stride + 1
+    out = S.new_zeros(S.shape[0], P, W.shape[0])
+    _event_conv(S.detach().contiguous().numpy(), W.detach().permute(1, 2, 0).contiguous().numpy(), stride, pad,
+                out.numpy())
+    return out.transpose(1, 2).contiguous()
+
+
+def event_conv_weight_grad(S: Tensor, lam: Tensor, shape: torch.Size, stride: int, pad: int) -> Tensor:
+    """dL/dW (C_out, C_in, k) = Σ_{n,p} λ[n, c, p] S[n, c', s p + j − pad] of :func:`event_conv` for dL/dout = λ
+    (N, C_out, P), over the nonzero S only; accumulated in float64, returned in the dtype of λ."""
+    grad_t = torch.zeros(shape[1], shape[2], shape[0], dtype=torch.float64)
+    _event_conv_weight_grad(S.detach().contiguous().numpy(), lam.detach().transpose(1, 2).contiguous().numpy(),
+                            stride, pad, grad_t.numpy())
+    return grad_t.permute(2, 0, 1).to(lam.dtype).contiguous()
+
+
+class _EventConv(torch.autograd.Function):
+    """The feed-forward convolution out = conv1d(S, W, stride) on CPU: forward and dL/dW by :func:`event_conv` and
+    :func:`event_conv_weight_grad` (spikes are sparse), dL/dS = conv1d_input (dense: the surrogate makes every
+    presynaptic neuron's gradient nonzero), computed only when S needs it."""
+
+    @staticmethod
+    def forward(ctx, S, W, stride):
+        ctx.save_for_backward(S, W)
+        ctx.stride = stride
+        return event_conv(S, W, stride, 0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        S, W = ctx.saved_tensors
+        grad_S = (torch.nn.grad.conv1d_input(S.shape, W, grad, stride=ctx.stride) if ctx.needs_input_grad[0]
+                  else None)
+        grad_W = event_conv_weight_grad(S, grad, W.shape, ctx.stride, 0) if ctx.needs_input_grad[1] else None
+        return grad_S, grad_W, None
+
+
+def feedforward_conv(S: Tensor, W: Tensor, stride: int) -> Tensor:
+    """conv1d(S, W, stride) (N, C_out, P) of spikes S (N, C_in, L), no padding: the event-driven
+    :class:`_EventConv` on CPU, the device's convolution (cuDNN) elsewhere."""
+    return _EventConv.apply(S, W, stride) if S.device.type == "cpu" else F.conv1d(S, W, stride=stride)
+
+
 @dataclass(frozen=True)
 class ConvRecurrence:
     """The recurrent convolution of a layer of C channels × P positions (kernel k odd, stride 1, padding k // 2, no
     bias) as the ``recurrence`` of :class:`sgtheory.functional.lif.LIFZenkeVogelsLayer`; V = kernels (1, C, C, k).
-    One cell (G = 1)."""
+    One cell (G = 1). On CPU ``apply`` and ``weight_grad`` visit only the spikes (:func:`event_conv`); ``adjoint``
+    (dense λ) is the transposed convolution."""
 
     channels: int
     positions: int
@@ -104,6 +194,8 @@ class ConvRecurrence:
 
     def apply(self, spikes: Tensor, V: Tensor) -> Tensor:
         k = V.shape[-1]
+        if spikes.device.type == "cpu":
+            return event_conv(self._view(spikes), V[0], 1, k // 2).view(spikes.shape)
         return F.conv1d(self._view(spikes), V[0], padding=k // 2).view(spikes.shape)
 
     def adjoint(self, lam: Tensor, V: Tensor) -> Tensor:
@@ -112,6 +204,8 @@ class ConvRecurrence:
 
     def weight_grad(self, lam: Tensor, spikes: Tensor, V: Tensor) -> Tensor:
         k = V.shape[-1]
+        if spikes.device.type == "cpu":
+            return event_conv_weight_grad(self._view(spikes), self._view(lam), V.shape[1:], 1, k // 2)[None]
         return torch.nn.grad.conv1d_weight(self._view(spikes), V.shape[1:], self._view(lam), padding=k // 2)[None]
 
 
@@ -143,9 +237,12 @@ class ConvClassifier(Classifier):
         channels = 1
         for index, (W, stride, P, spike) in enumerate(zip(self.conv, self.strides, self.positions, self.spikes,
                                                             strict=True)):
-            drive = F.conv1d(x.reshape(B * T, channels, -1), W[0], stride=stride).transpose(1, 2)  # (B·T, P, C)
-            channels = W.shape[1]
-            drive = drive.transpose(1, 2).reshape(1, B, T, channels * P)  # channel-major neurons
+            channels_in, channels = channels, W.shape[1]
+            # rows in time-major order (n, b): the LIF layer's time-major buffers (its input, its spikes, its drive
+            # gradient) are then these tensors' storage, not copies
+            rows = x.transpose(1, 2).reshape(T * B, channels_in, -1)
+            drive = feedforward_conv(rows, W[0], stride)  # (T·B, C, P)
+            drive = drive.view(1, T, B, channels * P).transpose(1, 2)  # channel-major neurons
             V = self.recurrent[index] if self.recurrent else None
             layer = replace(self.layer, smooth=spike.forward(self.generator), derivative=spike.derivative,
                             recurrence=ConvRecurrence(channels, P) if self.recurrent else None)
@@ -153,11 +250,15 @@ class ConvClassifier(Classifier):
             out.append(x)
         return out
 
-    def logits(self, spikes: Tensor) -> Tensor:
-        """Readout logits (1, B, K): W_out S, filtered by the readout kernel, reduced over time (plain torch ops:
-        one cell, any device)."""
+    def readout_trace(self, spikes: Tensor) -> Tensor:
+        """Readout membranes U_o (1, T, B, K) = M (W_out S) from the last hidden layer's spikes (1, B, T, H)
+        (M = the readout kernel; plain torch ops: one cell, any device)."""
         drive = torch.einsum("gbth,gkh->gtbk", spikes, self.weights[-1])
-        U_out = torch.einsum("nm,gmbk->gnbk", self.kernel, drive)
+        return torch.einsum("nm,gmbk->gnbk", self.kernel, drive)
+
+    def logits(self, spikes: Tensor) -> Tensor:
+        """Readout logits (1, B, K): :meth:`readout_trace` reduced over time."""
+        U_out = self.readout_trace(spikes)
         if self.readout == "max":
             return U_out.amax(dim=1)
         return U_out.sum(dim=1) if self.readout == "sum" else U_out.mean(dim=1)

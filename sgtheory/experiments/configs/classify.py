@@ -249,10 +249,15 @@ CONV_DEFAULTS = {f.name: f.default for f in dataclasses.fields(ClassifyConfig)
 
 
 def check_data(configs) -> None:
-    """DataError unless the files of every user data set the runs read (``--data-dir`` of mnist and shd) are there:
-    checked before the sweep starts, so a missing data set is one line and no run begins."""
+    """DataError unless the files of every user data set the runs read (``--data-dir`` of mnist and shd) are there,
+    ConfigError if a run asks for ``device=cuda`` where there is none: checked before the sweep starts, so a missing
+    data set or GPU is one line and no run begins."""
+    from sgtheory.experiments.classify import check_device
     from sgtheory.tasks.digits import check_mnist_dir
     from sgtheory.tasks.shd import check_shd_dir
+
+    for device in sorted({c.device for c in configs}):
+        check_device(device)
 
     for task, data_dir in sorted({(c.task, c.data_dir) for c in configs if c.task in ("mnist", "shd")}):
         (check_mnist_dir if task == "mnist" else check_shd_dir)(data_dir)
