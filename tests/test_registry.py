@@ -13,7 +13,7 @@ def registered(monkeypatch):
     monkeypatch.setitem(experiments.EXPERIMENTS, "toy", experiments.Experiment(
         toy_experiment.ToyConfig, toy_experiment.toy_run, "A toy experiment: one line per seed."))
     monkeypatch.setitem(figures.FIGURES, "toy-lines", figures.Figure(
-        toy_experiment.toy_draw, toy_experiment.toy_report, ("toy",)))
+        "toy_experiment", "toy_draw", "toy_report", ("toy",)))
 
 
 def test_a_toy_experiment_and_figure_run_through_the_registries(registered, run_cli, tmp_path):

@@ -87,8 +87,12 @@ def toy_figure(frame: pd.DataFrame):
     return fig
 
 
+def toy_report(frame: pd.DataFrame) -> str:
+    return "- toy: **holds**"
+
+
 def test_render_states_profile_runs_and_summed_compute_time(tmp_path, monkeypatch):
-    monkeypatch.setitem(figures.FIGURES, "toy", figures.Figure(toy_figure, lambda frame: "- toy: **holds**", ()))
+    monkeypatch.setitem(figures.FIGURES, "toy", figures.Figure(__name__, "toy_figure", "toy_report", ()))
     frame = pd.DataFrame({"x": [0.0, 1.0]})
     first = write_table(frame, tmp_path / "a.parquet", {"runs": {"r1": {}, "r2": {}}, "profile": "quick",
                                                          "compute_s": {"r1": 100.0, "r2": 20.0}, "elapsed_s": 70.0})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,29 +11,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from sgtheory.errors import ResultsError
-from sgtheory.figures import (
-    balanced,
-    balanced_learning,
-    conv_snn,
-    flossing_r1,
-    flossing_r2,
-    gf_success,
-    gf_tanh,
-    model_selection,
-    rate_spectra,
-    robustness_activity,
-    robustness_randman,
-    robustness_scale,
-    robustness_sg_vs_true,
-    robustness_shapes,
-    sigmoid,
-    sparseprop,
-    spike_match,
-    theory,
-)
 from sgtheory.figures.report import table_record, write_provenance, write_report, write_section
 from sgtheory.figures.style import RC, save
-from sgtheory.figures.training import training_curves, training_report
 from sgtheory.results import read_metadata, read_table
 
 __all__ = ["FIGURES", "Figure", "render", "write_report"]
@@ -41,51 +21,63 @@ __all__ = ["FIGURES", "Figure", "render", "write_report"]
 @dataclass(frozen=True)
 class Figure:
     """A figure: ``draw(table) -> matplotlib Figure``, ``report(table) -> markdown`` (paper vs ours and the claims;
-    None: no report section) and the ``experiments`` whose tables it draws."""
+    None: no report section) and the ``experiments`` whose tables it draws. Both functions are given by name, with
+    their ``module`` (a relative name such as ".training" is a module of this package), and imported on first use, so
+    that one ``sgtheory plot`` imports only its own figure's
+    dependencies (torch, numba and scipy are not needed by most)."""
 
-    draw: Callable[[pd.DataFrame], object]
-    report: Callable[[pd.DataFrame], str] | None
+    module: str
+    draw_name: str
+    report_name: str | None
     experiments: tuple[str, ...]
+
+    def _function(self, name: str) -> Callable:
+        return getattr(importlib.import_module(self.module, __name__), name)
+
+    @property
+    def draw(self) -> Callable[[pd.DataFrame], object]:
+        return self._function(self.draw_name)
+
+    @property
+    def report(self) -> Callable[[pd.DataFrame], str] | None:
+        return None if self.report_name is None else self._function(self.report_name)
 
 
 FIGURES: dict[str, Figure] = {  # THE registry of figures, read by `sgtheory plot` and the report
-    "training-curves": Figure(training_curves, training_report, ("train",)),
-    "r1": Figure(flossing_r1.r1_figure, flossing_r1.r1_report, ("floss",)),
-    "r2": Figure(flossing_r2.r2_figure, flossing_r2.r2_report, ("train",)),
-    "reconcile": Figure(flossing_r1.reconcile_figure, flossing_r1.reconcile_report, ("lyap",)),
-    "tanh-flossing": Figure(gf_tanh.tanh_flossing_figure, gf_tanh.tanh_flossing_report, ("floss",)),
-    "gf-success": Figure(gf_success.gf_success_figure, gf_success.gf_success_report, ("train",)),
-    "model-selection": Figure(model_selection.model_selection_figure, model_selection.model_selection_report,
+    "training-curves": Figure(".training", "training_curves", "training_report", ("train",)),
+    "r1": Figure(".flossing_r1", "r1_figure", "r1_report", ("floss",)),
+    "r2": Figure(".flossing_r2", "r2_figure", "r2_report", ("train",)),
+    "reconcile": Figure(".flossing_r1", "reconcile_figure", "reconcile_report", ("lyap",)),
+    "tanh-flossing": Figure(".gf_tanh", "tanh_flossing_figure", "tanh_flossing_report", ("floss",)),
+    "gf-success": Figure(".gf_success", "gf_success_figure", "gf_success_report", ("train",)),
+    "model-selection": Figure(".model_selection", "model_selection_figure", "model_selection_report",
                               ("train", "floss")),
-    "sigmoid-bias": Figure(sigmoid.sigmoid_bias_figure, sigmoid.sigmoid_bias_report, ("sigmoid-bias",)),
-    "not-gradients": Figure(sigmoid.not_gradients_figure, sigmoid.not_gradients_report, ("conservative-check",)),
-    "theory": Figure(theory.theory_figure, theory.theory_report, ("stochastic-neuron",)),
-    "spike-match": Figure(spike_match.spike_match_figure, spike_match.spike_match_report, ("spike-match",)),
-    "spike-match-stats": Figure(spike_match.spike_match_stats_figure, None, ("spike-match",)),
-    "conv-snn": Figure(conv_snn.conv_snn_figure, conv_snn.conv_snn_report, ("classify",)),
-    "randman": Figure(robustness_randman.randman_figure, robustness_randman.randman_report, ("randman",)),
-    "sg-vs-true": Figure(robustness_sg_vs_true.sg_vs_true_figure, robustness_sg_vs_true.sg_vs_true_report,
-                         ("classify",)),
-    "shape-robustness": Figure(robustness_shapes.shape_robustness_figure, robustness_shapes.shape_robustness_report,
+    "sigmoid-bias": Figure(".sigmoid", "sigmoid_bias_figure", "sigmoid_bias_report", ("sigmoid-bias",)),
+    "not-gradients": Figure(".sigmoid", "not_gradients_figure", "not_gradients_report", ("conservative-check",)),
+    "theory": Figure(".theory", "theory_figure", "theory_report", ("stochastic-neuron",)),
+    "spike-match": Figure(".spike_match", "spike_match_figure", "spike_match_report", ("spike-match",)),
+    "spike-match-stats": Figure(".spike_match", "spike_match_stats_figure", None, ("spike-match",)),
+    "conv-snn": Figure(".conv_snn", "conv_snn_figure", "conv_snn_report", ("classify",)),
+    "randman": Figure(".robustness_randman", "randman_figure", "randman_report", ("randman",)),
+    "sg-vs-true": Figure(".robustness_sg_vs_true", "sg_vs_true_figure", "sg_vs_true_report", ("classify",)),
+    "shape-robustness": Figure(".robustness_shapes", "shape_robustness_figure", "shape_robustness_report",
                                ("classify",)),
-    "scale": Figure(robustness_scale.scale_figure, robustness_scale.scale_report, ("classify",)),
-    "activity": Figure(robustness_activity.activity_figure, robustness_activity.activity_report, ("classify",)),
-    "rate-extensivity": Figure(rate_spectra.extensivity_figure, rate_spectra.extensivity_report, ("rate-spectrum",)),
-    "rate-lambda-max": Figure(rate_spectra.lambda_max_figure, rate_spectra.lambda_max_report, ("rate-spectrum",)),
-    "rate-dimension": Figure(rate_spectra.dimension_figure, rate_spectra.dimension_report, ("rate-spectrum",)),
-    "rate-convergence": Figure(rate_spectra.convergence_figure, rate_spectra.convergence_report, ("rate-spectrum",)),
-    "rate-noise": Figure(rate_spectra.noise_figure, rate_spectra.noise_report, ("rate-spectrum",)),
-    "rate-discrete": Figure(rate_spectra.discrete_figure, rate_spectra.discrete_report, ("rate-spectrum",)),
-    "balanced-lambda": Figure(balanced.balanced_lambda_figure, balanced.balanced_lambda_report, ("balanced",)),
-    "balanced-crit": Figure(balanced.balanced_crit_figure, balanced.balanced_crit_report, ("balanced",)),
-    "balanced-mechanism": Figure(balanced.balanced_mechanism_figure, balanced.balanced_mechanism_report,
-                                 ("balanced",)),
-    "balanced-activity": Figure(balanced.balanced_activity_figure, balanced.balanced_activity_report, ("balanced",)),
-    "balanced-learning": Figure(balanced_learning.balanced_learning_figure, balanced_learning.balanced_learning_report,
+    "scale": Figure(".robustness_scale", "scale_figure", "scale_report", ("classify",)),
+    "activity": Figure(".robustness_activity", "activity_figure", "activity_report", ("classify",)),
+    "rate-extensivity": Figure(".rate_spectra", "extensivity_figure", "extensivity_report", ("rate-spectrum",)),
+    "rate-lambda-max": Figure(".rate_spectra", "lambda_max_figure", "lambda_max_report", ("rate-spectrum",)),
+    "rate-dimension": Figure(".rate_spectra", "dimension_figure", "dimension_report", ("rate-spectrum",)),
+    "rate-convergence": Figure(".rate_spectra", "convergence_figure", "convergence_report", ("rate-spectrum",)),
+    "rate-noise": Figure(".rate_spectra", "noise_figure", "noise_report", ("rate-spectrum",)),
+    "rate-discrete": Figure(".rate_spectra", "discrete_figure", "discrete_report", ("rate-spectrum",)),
+    "balanced-lambda": Figure(".balanced", "balanced_lambda_figure", "balanced_lambda_report", ("balanced",)),
+    "balanced-crit": Figure(".balanced", "balanced_crit_figure", "balanced_crit_report", ("balanced",)),
+    "balanced-mechanism": Figure(".balanced", "balanced_mechanism_figure", "balanced_mechanism_report", ("balanced",)),
+    "balanced-activity": Figure(".balanced", "balanced_activity_figure", "balanced_activity_report", ("balanced",)),
+    "balanced-learning": Figure(".balanced_learning", "balanced_learning_figure", "balanced_learning_report",
                                 ("balanced-learning",)),
-    "sparseprop": Figure(sparseprop.sparseprop_figure, sparseprop.sparseprop_report, ("sparseprop",)),
-    "sparseprop-train": Figure(sparseprop.sparseprop_train_figure, sparseprop.sparseprop_train_report,
-                               ("sparseprop",)),
+    "sparseprop": Figure(".sparseprop", "sparseprop_figure", "sparseprop_report", ("sparseprop",)),
+    "sparseprop-train": Figure(".sparseprop", "sparseprop_train_figure", "sparseprop_train_report", ("sparseprop",)),
 }
 
 
