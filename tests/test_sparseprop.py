@@ -166,9 +166,11 @@ def test_connectivity_has_out_degree_K_without_replacement_or_autapses():
 
 def test_heap_invariant_after_a_run():
     m, indptr, indices, phases = balanced("lif", 500, 30)
-    key, ids, pos = sp.build_heap(m.phi_th - phases)
-    sp._sparseprop_loop(key, ids, pos, indptr, indices, m.code, m.omega, m.c, m.phi_th, m.phi_reset, 3000,
+    heap, pos = sp.build_heap(m.phi_th - phases)
+    sp._sparseprop_loop(heap, pos, indptr, indices, m.code, m.omega, m.c, m.phi_th, m.phi_reset, 3000,
                         np.empty(3000), np.empty(3000, dtype=np.int32), np.empty((0, 0)))
+    key, ids = heap[:, 0], heap[:, 1].astype(np.int64)
+    assert ((heap.ctypes.data + 16 * np.arange(1, len(key), sp.ARITY)) % 64 == 0).all()  # children start a line
     children = np.arange(1, len(key))
     assert (key[(children - 1) // sp.ARITY] <= key[children]).all()
     np.testing.assert_array_equal(pos[ids], np.arange(len(key)))
@@ -249,3 +251,7 @@ def test_the_experiment_runs_the_inhomogeneous_network_with_the_time_heap():
         SparsePropConfig(eta=0.4)
     with pytest.raises(ConfigError, match="eta=1.0"):
         SparsePropConfig(eta=1.0, algorithm="sparseprop_time")
+
+
+def test_the_config_names_the_tabulated_models():
+    assert configs.TABULATED_MODELS == sp.TABULATED_MODELS

@@ -86,3 +86,24 @@ def test_paper_conventional_interpolates_inside_its_series_only():
 
     assert np.isclose(fig_sp.paper_conventional(10_000), 1.24e-2)
     assert np.isnan(fig_sp.paper_conventional(100))
+
+
+def test_the_tabulated_ptc_run_gets_its_own_claim_and_line():
+    configs = [SparsePropConfig(mode="exactness", N=200, K=10, spikes=2000, record=20, algorithm="sparseprop"),
+               SparsePropConfig(mode="exactness", N=200, K=10, spikes=2000, record=20, algorithm="sparseprop",
+                                reference="sparseprop", ptc="table")]
+    frame = table(configs)
+    runs = fig_sp.exactness_runs(frame)
+    assert sorted(runs["ptc"]) == ["analytic", "table"]
+    lines = claim_lines(fig_sp.sparseprop_report(frame))
+    tabulated = "- a PTC tabulated from the neuron's ODE (as the EIF's) gives the spike sequence of the analytic PTC"
+    assert lines[tabulated].endswith("**holds**.")
+    assert "sparseprop vs conventional_numba" in fig_sp.sparseprop_report(frame)
+    assert "sparseprop vs sparseprop" not in fig_sp.sparseprop_report(frame)  # not in the heap-exactness claim
+    bad = frame.copy()
+    bad.loc[(bad["ptc"] == "table") & (bad["quantity"] == "index_mismatches"), "value"] = 3.0
+    assert claim_lines(fig_sp.sparseprop_report(bad))[tabulated].endswith("**fails**.")
+    with plt.rc_context(RC):
+        fig = FIGURES["sparseprop"].draw(frame)
+        assert layout_problems(fig) == []
+        plt.close(fig)

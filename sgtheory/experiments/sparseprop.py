@@ -1,5 +1,5 @@
 """The ``sparseprop`` experiment (spec sparseprop_balanced.md §1; Engelken, NeurIPS 2023): exact event-based
-simulation of the inhibitory balanced LIF or QIF network by SparseProp or a conventional O(N) event-based algorithm
+simulation of the inhibitory balanced LIF, QIF or EIF network by SparseProp or a conventional O(N) event-based algorithm
 (:mod:`sgtheory.functional.sparseprop`), with spike times and indices as rows and the cost per network spike.
 
 A run draws its connectivity from ``stream_seed(seed, "net")`` and its initial phases from ``stream_seed(seed, "ic")``,
@@ -23,8 +23,11 @@ from sgtheory.seeding import stream_seed
 
 
 def network(cfg: SparsePropConfig) -> tuple[sp.PhaseModel, np.ndarray, np.ndarray, np.ndarray]:
-    """(model, indptr, indices, initial phases) of a run: the same for every algorithm of one seed."""
-    model = sp.phase_model(cfg.model, cfg.K, cfg.J0, cfg.rate, cfg.tau)
+    """(model, indptr, indices, initial phases) of a run: the same for every algorithm of one seed. With
+    ``ptc: table`` the model's PTC is tabulated from its ODE (:func:`sp.tabulate_ptc`; the EIF has only that)."""
+    model = sp.phase_model(cfg.model, cfg.K, cfg.J0, cfg.rate, cfg.tau, cfg.delta_T)
+    if cfg.ptc == "table" and model.code != sp.TABLE:
+        model = sp.tabulated(model, cfg.K, cfg.J0)
     indptr, indices = sp.connectivity(cfg.N, cfg.K, np.random.default_rng(stream_seed(cfg.seed, "net")))
     phases = sp.initial_phases(model, cfg.N, np.random.default_rng(stream_seed(cfg.seed, "ic")))
     return model, indptr, indices, phases
@@ -58,14 +61,17 @@ def simulate(cfg: SparsePropConfig) -> RunResult:
 
 def exactness(cfg: SparsePropConfig) -> RunResult:
     """``cfg.algorithm`` against ``cfg.reference`` from the same network and state (spec §1.9): per block of spikes
-    the largest spike-time difference and the number of spikes fired by a different neuron."""
+    the largest spike-time difference and the number of spikes fired by a different neuron. The reference uses the
+    closed-form PTC where the model has one, so ``ptc: table`` compares the tabulated with the analytic PTC (§1.9
+    item 4)."""
     sp.warm_up()
     model, indptr, indices, phases = network(cfg)
+    analytic = model if cfg.model in sp.TABULATED_MODELS else sp.phase_model(cfg.model, cfg.K, cfg.J0, cfg.rate,
+                                                                             cfg.tau)
     off_a, idx_a, _ = sp.ALGORITHMS[cfg.algorithm](model, phases, indptr, indices, cfg.spikes)
-    off_b, idx_b, _ = sp.ALGORITHMS[cfg.reference](model, phases, indptr, indices, cfg.spikes)
-    scale = cfg.tau / model.omega
-    times = off_a * scale
-    dt = np.abs(off_a - off_b) * scale
+    off_b, idx_b, _ = sp.ALGORITHMS[cfg.reference](analytic, phases, indptr, indices, cfg.spikes)
+    times = off_a * (cfg.tau / model.omega)
+    dt = np.abs(times - off_b * (cfg.tau / analytic.omega))
     wrong = idx_a != idx_b
     rows = []
     for b, block in enumerate(np.array_split(np.arange(cfg.spikes), max(1, min(cfg.record, cfg.spikes)))):
@@ -183,7 +189,134 @@ def train(cfg: SparsePropConfig) -> RunResult:
     return RunResult(cfg, rows)
 
 
+class NeuronRateTask:
+    """The demonstration task of ``train: currents``: every neuron fires at its own target rate ν*_i = ν*·(1 +
+    spread·(2i/(N−1) − 1)): the k-th spike of neuron i in the epoch is steered to k/ν*_i; loss L = mean_s ((t_s −
+    k_s/ν*_{j_s})/T)², T = S/(N·mean ν*_i) the epoch's target duration (the per-neuron form of :class:`RateTask`).
+    A neuron's rate is read as 1/ISI_i, ISI_i = (t_last,i − t_first,i)/(n_i − 1)."""
+
+    def __init__(self, N: int, spikes: int, target_rate: float, spread: float):
+        self.target = target_rate * (1.0 + spread * (2.0 * np.arange(N) / max(N - 1, 1) - 1.0))
+        self.norm = (spikes / (N * float(self.target.mean()))) ** 2 * spikes
+
+    def _targets(self, index: np.ndarray) -> np.ndarray:
+        """k_s/ν*_{j_s}: spike s is the k_s-th of its neuron j_s."""
+        order = np.argsort(index, kind="stable")
+        grouped = index[order]
+        k = np.empty(len(index))
+        k[order] = np.arange(len(index)) - np.searchsorted(grouped, grouped) + 1
+        return k / self.target[index]
+
+    def loss(self, t: np.ndarray, index: np.ndarray) -> float:
+        return float(((t - self._targets(index)) ** 2).sum() / self.norm)
+
+    def dL_dt(self, t: np.ndarray, index: np.ndarray) -> np.ndarray:
+        return 2.0 * (t - self._targets(index)) / self.norm
+
+    def rates(self, t: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """1/ISI_i per neuron (NaN with fewer than two spikes)."""
+        N = len(self.target)
+        n = np.bincount(index, minlength=N)
+        first, last = np.zeros(N), np.zeros(N)
+        fired, at = np.unique(index, return_index=True)
+        first[fired] = t[at]
+        fired, at = np.unique(index[::-1], return_index=True)
+        last[fired] = t[::-1][at]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(n >= 2, (n - 1) / (last - first), np.nan)
+
+
+FD_NEURONS = 3  # train currents: the finite-difference check covers the neurons with the largest gradients
+
+
+def current_gradient(cfg: SparsePropConfig, I_ext: np.ndarray, indptr, indices, phases, task: NeuronRateTask,
+                     code: int, phi_th: float, phi_reset: float) -> dict:
+    """Loss and ∂L/∂I_ext,i by the time heap's adjoint, the spike times and the CPU seconds of both passes."""
+    omega, c = sp.drive_arrays(cfg.model, cfg.K, cfg.J0, I_ext)
+    cpu = time.process_time()
+    times, index, pre = sp.time_heap_record(code, omega, c, phi_th, phi_reset, phases, indptr, indices, cfg.spikes)
+    forward = time.process_time() - cpu
+    t = times * cfg.tau
+    cpu = time.process_time()
+    grad_omega, grad_c, _ = sp.time_adjoint(code, omega, c, phi_th, phi_reset, phases, times, index, pre, indptr,
+                                            indices, task.dL_dt(t, index), cfg.tau)
+    backward = time.process_time() - cpu
+    d_omega, d_c = sp.drive_derivatives(code, I_ext, omega, c)
+    return {"loss": task.loss(t, index), "grad": grad_omega * d_omega + grad_c * d_c, "t": t, "index": index,
+            "forward": forward, "backward": backward, "omega": omega, "c": c}
+
+
+def train_currents(cfg: SparsePropConfig) -> RunResult:
+    """Adam on ln(I_ext,i − rheobase), one drive per neuron, with the exact gradient of the time heap's adjoint
+    (neurons with their own drive have their own phase velocity: no global phase offset, so the time heap), from the
+    balance equation's drive; same network and initial phases every epoch. See the help of ``--train currents``."""
+    import torch
+
+    sp.warm_up()
+    start, indptr, indices, phases = network(cfg)
+    task = NeuronRateTask(cfg.N, cfg.spikes, cfg.target_rate, cfg.target_spread)
+    rheobase = RHEOBASE[cfg.model]
+    params = torch.full((cfg.N,), math.log(start.I_ext - rheobase), dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.Adam([params], lr=cfg.lr)
+    args = (indptr, indices, phases, task, start.code, start.phi_th, start.phi_reset)
+    rows, forward, backward = [], [], []
+    for epoch in range(cfg.epochs + 1):
+        I_ext = rheobase + np.exp(params.detach().numpy())
+        r = current_gradient(cfg, I_ext, *args)
+        forward.append(r["forward"])
+        backward.append(r["backward"])
+        t_end = float(r["t"][-1])
+        rates = task.rates(r["t"], r["index"])
+        fired = np.isfinite(rates)
+        values = {"loss": r["loss"], "grad_norm": float(np.linalg.norm(r["grad"] * (I_ext - rheobase))),
+                  "rate": cfg.spikes / (cfg.N * t_end), "I_ext": float(I_ext.mean()), "J0": cfg.J0,
+                  "rate_error": float(np.mean(np.abs(rates[fired] / task.target[fired] - 1.0))),
+                  "forward_cpu": r["forward"], "backward_cpu": r["backward"]}
+        rows += [{"quantity": name, "index": epoch, "time": t_end, "value": float(v)} for name, v in values.items()]
+        if epoch in (0, cfg.epochs):
+            name = "neuron_rate_first" if epoch == 0 else "neuron_rate"
+            rows += [{"quantity": name, "index": i, "time": t_end, "value": float(v)} for i, v in enumerate(rates)]
+        if epoch == 0:
+            checked = np.argsort(-np.abs(r["grad"]))[:FD_NEURONS]
+            fd, same = np.empty(len(checked)), True
+            for k, i in enumerate(checked):
+                losses = []
+                for sign in (1.0, -1.0):
+                    I = I_ext.copy()
+                    I[i] += sign * cfg.fd_step * I_ext[i]
+                    omega, c = sp.drive_arrays(cfg.model, cfg.K, cfg.J0, I)
+                    times, index, _ = sp.time_heap(start.code, omega, c, start.phi_th, start.phi_reset, phases,
+                                                   indptr, indices, cfg.spikes)
+                    same &= bool(np.array_equal(index, r["index"]))
+                    losses.append(task.loss(times * cfg.tau, index))
+                fd[k] = (losses[0] - losses[1]) / (2 * cfg.fd_step * I_ext[i])
+            adjoint = r["grad"][checked]
+            error = float(np.max(np.abs(adjoint - fd) / np.maximum(np.abs(fd), 1e-300)))
+            for k, i in enumerate(checked):
+                rows.append({"quantity": "grad_adjoint", "index": k, "time": t_end, "value": float(adjoint[k])})
+                rows.append({"quantity": "grad_fd", "index": k, "time": t_end, "value": float(fd[k])})
+                rows.append({"quantity": "grad_neuron", "index": k, "time": t_end, "value": float(i)})
+            rows.append({"quantity": "grad_rel_error", "index": 0, "time": t_end, "value": error})
+            rows.append({"quantity": "fd_same_order", "index": 0, "time": t_end, "value": float(same)})
+        if epoch == cfg.epochs:
+            break
+        optimizer.zero_grad()
+        params.grad = torch.from_numpy(r["grad"] * (I_ext - rheobase))
+        optimizer.step()
+    rows += [{"quantity": "neuron_target", "index": i, "time": t_end, "value": float(v)}
+             for i, v in enumerate(task.target)]
+    cpu = time.process_time()
+    sp.time_heap(start.code, r["omega"], r["c"], start.phi_th, start.phi_reset, phases, indptr, indices, cfg.spikes)
+    plain = (time.process_time() - cpu) / cfg.spikes
+    record, back = float(np.median(forward)) / cfg.spikes, float(np.median(backward)) / cfg.spikes
+    summary = {"forward_cpu_per_spike": plain, "record_cpu_per_spike": record, "backward_cpu_per_spike": back,
+               "backward_over_forward": back / plain}
+    rows += [{"quantity": name, "index": 0, "time": t_end, "value": v} for name, v in summary.items()]
+    return RunResult(cfg, rows)
+
+
 def sparseprop(configs: Sequence[SparsePropConfig], progress=None) -> list[RunResult]:
     """One RunResult per config (each its own task: see ``SparsePropConfig.batch_key``)."""
     modes = {"simulate": simulate, "exactness": exactness, "train": train}
-    return [modes[cfg.mode](cfg) for cfg in configs]
+    return [(train_currents if cfg.mode == "train" and cfg.train == "currents" else modes[cfg.mode])(cfg)
+            for cfg in configs]

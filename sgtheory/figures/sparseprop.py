@@ -4,7 +4,9 @@ Figure ``sparseprop`` (inhibitory balanced LIF network, K = 100, J0 = 1, ν̄ = 
 otherwise; decision D9):
 
 - A: exactness: the largest spike-time difference |Δt| per block of spikes between each heap algorithm and the
-  conventional O(N) loop (mode ``exactness``), with the issue's 1e−12 s bound; spike-index mismatches in the legend.
+  conventional O(N) loop (mode ``exactness``), and between the phase heap with a PTC tabulated from the LIF's ODE
+  (as the EIF's is) and with the closed-form PTC (``ptc: table``, spec §1.9 item 4), with the issue's 1e−12 s bound;
+  spike-index mismatches in the legend.
 - B: raster of the largest network with a raster run (``record_neurons``).
 - C: CPU time per network spike vs N (log-log, µs) for every algorithm, with the paper's digitized Julia timings
   (spec §1.10) as black markers, and the fit a + b·ln N of SparseProp.
@@ -12,8 +14,10 @@ otherwise; decision D9):
 - E: speed-up of SparseProp over the conventional algorithms vs N, and the paper's (its two digitized series).
 - F: ns per synaptic event (t/K) and per event and heap level (t/(K·log2 N)) of SparseProp (spec §4.1 metrics).
 
-Figure ``sparseprop-train`` (mode ``train``): loss and population rate over Adam epochs, the gradient check
-(adjoint vs central finite differences) and the backward/forward cost per spike.
+Figure ``sparseprop-train`` (mode ``train``): loss and population rate over Adam epochs (shared drive and J0), the
+gradient check (adjoint vs central finite differences), the backward/forward cost per spike, and for ``train:
+currents`` (one drive per neuron, the time heap's adjoint) the loss and rate error over epochs and each neuron's
+rate against its target.
 
 Statistics (:func:`timings`, :func:`log_fit`, ...) are separate from the drawing.
 """
@@ -51,7 +55,7 @@ R2_GOAL = 0.95  # issue 19: time per spike grows as a + b·log N with R² > 0.95
 FIT_DECADES = 3  # the log fit is judged only over at least three decades of N (the quick range is too short)
 COLOURS = {"sparseprop": VERMILLION, "sparseprop_lazy": ORANGE, "sparseprop_time": GREEN, "conventional_numba": BLUE,
            "conventional_numpy": SKY}
-LABELS = {"sparseprop": "SparseProp (4-ary heap)", "sparseprop_lazy": "SparseProp (lazy heap)",
+LABELS = {"sparseprop": "SparseProp (8-ary heap)", "sparseprop_lazy": "SparseProp (lazy heap)",
           "sparseprop_time": "SparseProp (time heap)",
           "conventional_numba": "conventional (numba)", "conventional_numpy": "conventional (numpy)"}
 HEAP = ("sparseprop", "sparseprop_lazy")
@@ -133,13 +137,14 @@ def speedups(scale: pd.DataFrame) -> pd.DataFrame:
 
 
 def exactness_runs(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per exactness run: algorithm, reference, N, K, spikes and its summaries."""
+    """One row per exactness run: algorithm, reference, ptc (analytic or table), N, K, spikes and its summaries."""
     ex = frame[frame["mode"] == "exactness"] if "mode" in frame else frame.iloc[:0]
     names = ("max_time_error", "max_relative_time_error", "index_mismatches", "first_mismatch", "t_end")
     if not len(ex):
-        return pd.DataFrame(columns=["run_id", "algorithm", "reference", "N", "K", "spikes", *names])
+        return pd.DataFrame(columns=["run_id", "algorithm", "reference", "ptc", "N", "K", "spikes", *names])
+    ex = ex.assign(ptc=ex["ptc"].fillna("analytic")) if "ptc" in ex else ex.assign(ptc="analytic")
     wide = ex[ex["quantity"].isin(names)].pivot_table(index="run_id", columns="quantity", values="value")
-    keys = ex.drop_duplicates("run_id").set_index("run_id")[["algorithm", "reference", "N", "K", "spikes"]]
+    keys = ex.drop_duplicates("run_id").set_index("run_id")[["algorithm", "reference", "ptc", "N", "K", "spikes"]]
     return keys.join(wide).reset_index()
 
 
@@ -171,10 +176,12 @@ def sparseprop_figure(frame: pd.DataFrame):
         rows = ex[ex["run_id"] == run["run_id"]].sort_values("index")
         block = run["spikes"] / max(len(rows), 1)
         err = np.maximum(rows["value"].to_numpy(), 1e-18)
-        ax_a.plot((rows["index"].to_numpy() + 1) * block, err, "-", lw=0.8,
-                  color=COLOURS.get(run["algorithm"], GREEN),
-                  label=f"{run['algorithm']} vs {run['reference']}: {int(run['index_mismatches'])} index "
-                        "mismatches")
+        table = run["ptc"] == "table"
+        pair = (f"{run['algorithm']}, tabulated vs analytic PTC" if table else
+                f"{run['algorithm']} vs {run['reference']}")
+        ax_a.plot((rows["index"].to_numpy() + 1) * block, err, ":" if table else "-", lw=0.8,
+                  color="black" if table else COLOURS.get(run["algorithm"], GREEN),
+                  label=f"{pair}: {int(run['index_mismatches'])} index mismatches")
     ax_a.axhline(TIME_BOUND, color=REFERENCE_GREY, ls="--", lw=0.8)
     ax_a.set_yscale("log")
     ax_a.set_ylim(1e-18, 1e-10)
@@ -271,15 +278,25 @@ def sparseprop_report(frame: pd.DataFrame) -> str:
                          f"{_fmt_us(float(paper_conventional(N)))} |")
         lines.append("")
     claims = []
-    if len(runs):
-        worst = runs["max_time_error"].max()
-        mismatches = int(runs["index_mismatches"].sum())
+    heaps, tables = runs[runs["ptc"] == "analytic"], runs[runs["ptc"] == "table"]
+    if len(heaps):
+        worst = heaps["max_time_error"].max()
+        mismatches = int(heaps["index_mismatches"].sum())
         desc = ", ".join(f"{r['algorithm']} vs {r['reference']} at N = {int(r['N'])}, K = {int(r['K'])}, "
                          f"{int(r['spikes'])} spikes: {int(r['index_mismatches'])} index mismatches, max |Δt| = "
-                         f"{r['max_time_error']:.2g} s" for _, r in runs.iterrows())
+                         f"{r['max_time_error']:.2g} s" for _, r in heaps.iterrows())
         claims.append(claim("SparseProp is exact: the heap and the conventional algorithm give identical spike "
                             "sequences", f"no index mismatch and |Δt| ≤ {TIME_BOUND:g} s", "issue 19 (spec §1.9)",
                             desc, bool(mismatches == 0 and worst <= TIME_BOUND)))
+    if len(tables):
+        desc = ", ".join(f"{r['algorithm']} at N = {int(r['N'])}, K = {int(r['K'])}, {int(r['spikes'])} spikes: "
+                         f"{int(r['index_mismatches'])} index mismatches, max |Δt| = {r['max_time_error']:.2g} s"
+                         for _, r in tables.iterrows())
+        claims.append(claim("a PTC tabulated from the neuron's ODE (as the EIF's) gives the spike sequence of the "
+                            "analytic PTC", f"no index mismatch and |Δt| ≤ {TIME_BOUND:g} s (the reference: "
+                            "≈ 4·10⁻¹³ s over 10⁵ spikes at N = 10⁵)", "issue 19's exactness bound; spec §1.9 "
+                            "item 4 (digitized)", desc, bool(tables["index_mismatches"].sum() == 0
+                                                             and tables["max_time_error"].max() <= TIME_BOUND)))
     heap = scale[scale["algorithm"] == "sparseprop"].sort_values("N")
     if len(heap):
         paired = [(int(N), t, PAPER_SPARSEPROP[int(N)]) for N, t in zip(heap["N"], heap["cpu_per_spike"],
@@ -343,10 +360,17 @@ RATE_TOLERANCE = 0.05  # the demonstration task counts as solved when the final 
 PARAMETERS = ("I_ext", "J0")  # index 0 and 1 of the gradient-check rows
 
 
-def train_runs(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per train run: seed, N, K, spikes, target_rate, first and last loss and rate, the gradient check and
-    the cost per spike (s)."""
+def _trained(frame: pd.DataFrame, trained: str) -> pd.DataFrame:
+    """The rows of the train runs of ``trained`` (drive or currents; tables without the column hold drive runs)."""
     tr = frame[frame["mode"] == "train"] if "mode" in frame else frame.iloc[:0]
+    kind = tr["train"].fillna("drive") if "train" in tr else pd.Series("drive", index=tr.index)
+    return tr[kind == trained]
+
+
+def train_runs(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per train run of the shared drive and J0: seed, N, K, spikes, target_rate, first and last loss and
+    rate, the gradient check and the cost per spike (s)."""
+    tr = _trained(frame, "drive")
     rows = []
     for run_id, run in tr.groupby("run_id", sort=False):
         q = {name: part.sort_values("index")["value"].to_numpy() for name, part in run.groupby("quantity")}
@@ -364,10 +388,35 @@ def train_runs(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def current_runs(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per train run of per-neuron currents: seed, N, K, spikes, epochs, first and last loss and mean
+    relative rate error, the correlation of the neurons' rates with their targets (first and last epoch), the median
+    relative rate error at the end, the neurons with fewer than two spikes then, and the gradient check."""
+    tr = _trained(frame, "currents")
+    rows = []
+    for run_id, run in tr.groupby("run_id", sort=False):
+        q = {name: part.sort_values("index")["value"].to_numpy() for name, part in run.groupby("quantity")}
+        first, target = run.iloc[0], q["neuron_target"]
+        out = {"run_id": run_id, "seed": int(first["seed"]), "N": int(first["N"]), "K": int(first["K"]),
+               "spikes": int(first["spikes"]), "target_rate": float(first["target_rate"]),
+               "epochs": len(q["loss"]) - 1, "loss_first": q["loss"][0], "loss_last": q["loss"][-1],
+               "rate_error_first": q["rate_error"][0], "rate_error_last": q["rate_error"][-1],
+               "grad_rel_error": float(q["grad_rel_error"][0]), "fd_same_order": bool(q["fd_same_order"][0]),
+               "backward_over_forward": float(q["backward_over_forward"][0])}
+        for when, name in (("first", "neuron_rate_first"), ("last", "neuron_rate")):
+            fired = np.isfinite(q[name])
+            out[f"corr_{when}"] = float(np.corrcoef(q[name][fired], target[fired])[0, 1])
+        fired = np.isfinite(q["neuron_rate"])
+        out["median_error_last"] = float(np.median(np.abs(q["neuron_rate"][fired] / target[fired] - 1)))
+        out["silent_last"] = int((~fired).sum())
+        rows.append(out)
+    return pd.DataFrame(rows)
+
+
 def sparseprop_train_figure(frame: pd.DataFrame):
-    fig, axes = new_figure(7.6, 3.0, ncols=4)
-    ax_a, ax_b, ax_c, ax_d = axes
-    tr = frame[frame["mode"] == "train"]
+    fig, axes = new_figure(7.6, 5.6, ncols=3, nrows=2)
+    ax_a, ax_b, ax_c, ax_d, ax_e, ax_f = axes
+    tr = _trained(frame, "drive")
     runs = train_runs(frame)
     for k, (_, run) in enumerate(runs.iterrows()):
         rows = tr[tr["run_id"] == run["run_id"]]
@@ -388,11 +437,20 @@ def sparseprop_train_figure(frame: pd.DataFrame):
         if len(runs):
             ax_c.plot(runs[f"grad_fd_{p}"].abs(), runs[f"grad_adjoint_{p}"].abs(), "o", ms=4,
                       color=(BLUE, GREEN)[k], label=f"∂L/∂{p}")
-    if len(runs):
-        lo = min(runs[[f"grad_fd_{p}" for p in PARAMETERS]].abs().min().min(), 1e-3) / 2
-        hi = max(runs[[f"grad_fd_{p}" for p in PARAMETERS]].abs().max().max(), 1.0) * 2
+    currents = current_runs(frame)
+    cur = _trained(frame, "currents")
+    checks = {name: cur[cur["quantity"] == name]["value"].to_numpy() for name in ("grad_fd", "grad_adjoint")}
+    if len(currents):
+        ax_c.plot(np.abs(checks["grad_fd"]), np.abs(checks["grad_adjoint"]), "s", ms=4, mfc="none", color=ORANGE,
+                  label="∂L/∂I_ext,i (per-neuron currents)")
+    if len(runs) or len(currents):
+        values = np.abs(np.concatenate([runs[[f"grad_fd_{p}" for p in PARAMETERS]].to_numpy().ravel()
+                                        if len(runs) else [], checks["grad_fd"]]))
+        lo, hi = min(values.min(), 1e-3) / 2, max(values.max(), 1.0) * 2
         ax_c.plot([lo, hi], [lo, hi], color=REFERENCE_GREY, lw=0.6)
-        _legend(ax_c, title=f"max relative error {runs['grad_rel_error'].max():.1g}")
+        worst = pd.concat([runs.get("grad_rel_error", pd.Series(dtype=float)),
+                           currents.get("grad_rel_error", pd.Series(dtype=float))]).max()
+        _legend(ax_c, title=f"max relative error {worst:.1g}")
     ax_c.set(xscale="log", yscale="log", xlabel="|gradient|, finite differences", ylabel="|gradient|, adjoint")
     names = ("forward_cpu_per_spike", "record_cpu_per_spike", "backward_cpu_per_spike")
     if len(runs):
@@ -401,15 +459,65 @@ def sparseprop_train_figure(frame: pd.DataFrame):
         ax_d.set_title(f"backward / forward = {runs['backward_over_forward'].median():.2f}", fontsize=7)
     ax_d.set_xticks(range(3), ["forward", "forward\n+ record", "backward"])
     ax_d.set(ylabel="CPU time per network spike (µs)")
-    for ax, letter in zip(axes, "ABCD", strict=True):
+    # E, F: per-neuron currents
+    for k, (_, run) in enumerate(currents.iterrows()):
+        rows = cur[cur["run_id"] == run["run_id"]]
+        loss = rows[rows["quantity"] == "loss"].sort_values("index")
+        error = rows[rows["quantity"] == "rate_error"].sort_values("index")
+        ax_e.plot(loss["index"], loss["value"], lw=0.9, color=VERMILLION, label="loss" if k == 0 else None)
+        ax_e.plot(error["index"], error["value"], lw=0.9, color=BLUE, label="mean |ν_i/ν*_i − 1|" if k == 0 else None)
+        target = rows[rows["quantity"] == "neuron_target"].sort_values("index")["value"].to_numpy()
+        for name, colour, label in (("neuron_rate_first", REFERENCE_GREY, "epoch 0"),
+                                    ("neuron_rate", VERMILLION, f"epoch {run['epochs']}")):
+            rate = rows[rows["quantity"] == name].sort_values("index")["value"].to_numpy()
+            ax_f.plot(target, rate, ".", ms=2, color=colour, label=label if k == 0 else None)
+    if len(currents):
+        r = currents.iloc[0]
+        _legend(ax_e, title=f"per-neuron currents: N = {r['N']:,}, K = {r['K']}, {r['spikes']:,} spikes")
+        lo, hi = 0.0, 2.0 * r["target_rate"]
+        ax_f.plot([lo, hi], [lo, hi], color=REFERENCE_GREY, lw=0.6)
+        _legend(ax_f, title=f"correlation {r['corr_first']:.2f} → {r['corr_last']:.2f}")
+    ax_e.set(yscale="log", xlabel="Adam epoch", ylabel="loss; rate error")
+    ax_f.set(xlabel="target rate ν*_i (Hz)", ylabel="rate 1/ISI of neuron i (Hz)")
+    for ax, letter in zip(axes, "ABCDEF", strict=True):
         panel_letter(ax, letter)
     return fig
+
+
+def currents_report(frame: pd.DataFrame) -> list[str]:
+    """The lines and claims of the per-neuron currents runs (none without such runs)."""
+    runs = current_runs(frame)
+    if not len(runs):
+        return []
+    r = runs.iloc[0]
+    lines = ["", f"Per-neuron input currents (issue 19: \"input currents\" as trained parameters): one drive I_ext,i "
+             f"per neuron (N = {r['N']:,}, K = {r['K']}, {r['spikes']:,} spikes per epoch), so one phase velocity per "
+             "neuron: the time heap (keys = next spike times) and its adjoint, O(K) per spike. Task (ours): neuron "
+             f"i's k-th spike at k/ν*_i, ν*_i spread ±50 % around {r['target_rate']:g} Hz; Adam on "
+             "ln(I_ext,i − rheobase).", "",
+             "| seed | epochs | loss first → last | mean rate error first → last | rate–target correlation | "
+             "median rate error (last) | silent neurons | gradient check |", "|---|---|---|---|---|---|---|---|"]
+    for _, run in runs.iterrows():
+        lines.append(f"| {run['seed']} | {run['epochs']} | {run['loss_first']:.3g} → {run['loss_last']:.3g} | "
+                     f"{run['rate_error_first']:.2f} → {run['rate_error_last']:.2f} | {run['corr_first']:.2f} → "
+                     f"{run['corr_last']:.2f} | {run['median_error_last']:.2f} | {run['silent_last']} | "
+                     f"{run['grad_rel_error']:.2g} |")
+    worst = runs["grad_rel_error"].max()
+    return lines + ["", claim("the adjoint gives the exact gradient with respect to every neuron's input current",
+                              f"relative error ≤ {FD_BOUND:g} against central finite differences of ∂L/∂I_ext,i",
+                              "issue 19 (spec §1.8)", f"max {worst:.2g} over {len(runs)} run(s), 3 neurons each",
+                              bool(worst <= FD_BOUND)),
+                    claim("Adam with the per-neuron gradient steers every neuron to its own rate",
+                          f"median |ν_i/ν*_i − 1| ≤ {RATE_TOLERANCE:.0%} at the end in every run",
+                          "the demonstration task's definition (as for the shared drive)",
+                          ", ".join(f"{x:.2f}" for x in runs["median_error_last"]),
+                          bool((runs["median_error_last"] <= RATE_TOLERANCE).all()))]
 
 
 def sparseprop_train_report(frame: pd.DataFrame) -> str:
     runs = train_runs(frame)
     if not len(runs):
-        return "No train runs."
+        return "\n".join(["No train runs of the shared drive.", *currents_report(frame)])
     r = runs.iloc[0]
     lines = [f"Training through exact spike times (decision D5: the adjoint of spec §1.8; the paper's backward pass "
              f"is not public). Task (ours; issue 19 asks for steering population rates or spike times): the "
@@ -440,4 +548,4 @@ def sparseprop_train_report(frame: pd.DataFrame) -> str:
               ", ".join(f"{x:.3g} Hz" for x in runs["rate_last"]),
               bool((abs(runs["rate_last"] / runs["target_rate"] - 1) <= RATE_TOLERANCE).all())),
     ]
-    return "\n".join(lines + ["", *claims])
+    return "\n".join(lines + ["", *claims, *currents_report(frame)])

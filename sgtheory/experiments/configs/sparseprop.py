@@ -11,6 +11,9 @@ from sgtheory.memory import ROW_BYTES
 
 MODES = ("simulate", "exactness", "train")
 MODELS = ("lif", "qif")  # sgtheory.functional.sparseprop.MODELS
+TABULATED_MODELS = ("eif",)  # sgtheory.functional.sparseprop.TABULATED_MODELS
+PTCS = ("analytic", "table")
+TRAINED = ("drive", "currents")
 ALGORITHMS = ("sparseprop", "sparseprop_lazy", "sparseprop_time", "conventional_numba",
               "conventional_numpy")  # sgtheory.functional.sparseprop.ALGORITHMS
 
@@ -24,7 +27,9 @@ class SparsePropConfig(RunConfig):
     conventional O(N)-per-spike event-based algorithm (compiled scalar loop or numpy; decision D2)."""
 
     mode: str = "simulate"  # simulate | exactness (algorithm vs reference, spike by spike) | train (adjoint, Adam)
-    model: str = "lif"  # lif | qif
+    model: str = "lif"  # lif | qif | eif (exponential integrate-and-fire, PTC tabulated from its ODE: --ptc table)
+    ptc: str = "analytic"  # analytic (closed form: LIF, QIF) | table (tabulated from the ODE: LIF, EIF)
+    delta_T: float = 0.1  # eif: slope factor ΔT (dimensionless, V_T = 1, reset 0)
     algorithm: str = "sparseprop"  # sparseprop | sparseprop_lazy | sparseprop_time | conventional_numba | …_numpy
     N: int = 10_000  # neurons
     K: int = 100  # synapses per neuron (out-degree)
@@ -40,17 +45,32 @@ class SparsePropConfig(RunConfig):
     lr: float = 0.05  # train: Adam's learning rate
     target_rate: float = 2.0  # train: the population rate (Hz) the s-th spike time is steered to: t_s → s/(N·ν*)
     fd_step: float = 1e-6  # train: relative step of the central finite differences checked at the first epoch
+    train: str = "drive"  # train: drive (shared I_ext and J0; phase heap) | currents (I_ext,i per neuron; time heap)
+    target_spread: float = 0.5  # train currents: neuron i's target rate ν*·(1 + spread·(2i/(N−1) − 1)), spread < 1
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_choice("mode", self.mode, MODES)
-        check_choice("model", self.model, MODELS)
+        check_choice("model", self.model, MODELS + TABULATED_MODELS)
+        check_choice("ptc", self.ptc, PTCS)
+        check_choice("train", self.train, TRAINED)
         check_choice("algorithm", self.algorithm, ALGORITHMS)
         check_choice("reference", self.reference, ALGORITHMS)
         check_counts(self, positive=("N", "K", "spikes"), non_negative=("record", "record_neurons"))
         check_counts(self, non_negative=("epochs",))
-        for name in ("rate", "tau", "lr", "target_rate", "fd_step"):
+        for name in ("rate", "tau", "lr", "target_rate", "fd_step", "delta_T"):
             check_positive(name, getattr(self, name))
+        if not 0 <= self.target_spread < 1:
+            raise ConfigError(f"target_spread={self.target_spread!r} must lie in [0, 1): every target rate must be > 0")
+        if self.ptc == "table" and self.model == "qif":
+            raise ConfigError("ptc=table tabulates a PTC with a leak below the reset (LIF, EIF), not the QIF's")
+        if self.model == "eif" and self.ptc != "table":
+            raise ConfigError("model=eif has no closed-form PTC: use --ptc table")
+        if self.ptc == "table" and (self.mode == "train" or "sparseprop_time" in (self.algorithm, self.reference)):
+            raise ConfigError("a tabulated PTC (ptc=table) runs in the phase heaps and the conventional loops only "
+                              "(not sparseprop_time, not mode=train)")
+        if self.mode == "train" and self.train == "currents" and self.model not in MODELS:
+            raise ConfigError(f"train=currents needs an analytic model ({', '.join(MODELS)})")
         if not (self.J0 > 0 and self.J0 < float("inf")):
             raise ConfigError(f"J0={self.J0!r} must be a positive finite number: only inhibitory coupling is "
                               "supported (excitatory kicks can fire a neuron at once; decision D3)")
@@ -108,6 +128,13 @@ SPARSEPROP_HELP = """Exact event-based simulation of sparse spiking networks (Sp
     max_time_error (s), max_relative_time_error (|dt|/t), index_mismatches, first_mismatch (-1:
     none), spikes and t_end.
 
+    --model eif (exponential integrate-and-fire, slope factor --delta-T, V_T = 1, reset 0) has no
+    closed-form phase map: with --ptc table its phase transition curve is tabulated from its ODE
+    (Gauss-Legendre quadrature of dt = tau dV/f(V), cubic Hermite interpolation in z = -ln(1 - phi)).
+    --ptc table does the same for the LIF. In --mode exactness the --reference always uses the
+    closed-form PTC where the model has one: --model lif --ptc table --algorithm sparseprop
+    --reference sparseprop compares the tabulated with the analytic PTC, spike by spike.
+
     --mode train steers the spike times of the network (--spikes per epoch, same network and
     initial phases every epoch) to a target population rate --target-rate (Hz): loss
     mean_s((t_s - s/(N*target_rate))^2) / T^2 (T: the target time of the last spike), trained
@@ -117,7 +144,14 @@ SPARSEPROP_HELP = """Exact event-based simulation of sparse spiking networks (Sp
     the first epoch's gradient against central finite differences (relative step --fd-step):
     grad_adjoint and grad_fd (index 0: I_ext, 1: J0) and grad_rel_error; and the summaries
     forward_cpu_per_spike (plain SparseProp), record_cpu_per_spike (forward keeping the
-    targets' phases), backward_cpu_per_spike and backward_over_forward.
+    targets' phases), backward_cpu_per_spike and backward_over_forward. --train currents trains
+    one drive I_ext,i per neuron instead (the time heap, whose keys are next spike times, and its
+    adjoint): neuron i's k-th spike is steered to k/target_i, target_i = --target-rate*(1 +
+    --target-spread*(2i/(N-1) - 1)); loss mean_s((t_s - k_s/target_(j_s))^2) / T^2; Adam on
+    ln(I_ext,i - rheobase); rows as above with I_ext the mean drive, plus rate_error (mean
+    |rate_i/target_i - 1|, rate_i = 1/mean ISI), neuron_rate_first, neuron_rate (epoch 0 and last)
+    and neuron_target (index: the neuron), and the gradient check of dL/dI_ext,i for the 3 neurons
+    with the largest gradients (grad_adjoint and grad_fd with index k; grad_neuron: its number).
 
     Example: sgtheory sparseprop --set N=[1000,10000] --set algorithm=[sparseprop,conventional_numba]
 """  # the CLI help of `sgtheory sparseprop`
