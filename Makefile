@@ -259,9 +259,10 @@ rate-discrete: setup
 
 # Engelken 2023 (SparseProp): exactness, raster, CPU time per spike vs N and K, speed-up (quick: about 1 min of CPU)
 SP := $(SG) sparseprop $(RUN) --profile $(PROFILE)
-SP_TABLES := sparseprop_exactness sparseprop_scaling sparseprop_large sparseprop_k sparseprop_raster
+SP_TABLES := sparseprop_exactness sparseprop_ptc sparseprop_scaling sparseprop_large sparseprop_k sparseprop_raster
 sparseprop: setup
 	$(SP) --config configs/sparseprop_exactness.yaml --out $(RESULTS)/sparseprop_exactness.parquet
+	$(SP) --config configs/sparseprop_ptc.yaml --out $(RESULTS)/sparseprop_ptc.parquet
 	$(SP) --config configs/sparseprop.yaml --out $(RESULTS)/sparseprop_scaling.parquet
 	$(SP) --config configs/sparseprop_large.yaml --out $(RESULTS)/sparseprop_large.parquet
 	$(SP) --config configs/sparseprop_k.yaml --out $(RESULTS)/sparseprop_k.parquet
@@ -271,10 +272,12 @@ sparseprop: setup
 # SparseProp training: Adam with the exact adjoint gradient steers the population rate; gradient check, cost per spike
 sparseprop-train: setup
 	$(SP) --config configs/sparseprop_train.yaml --out $(RESULTS)/sparseprop_train.parquet
-	$(SG) plot sparseprop-train $(RESULTS)/sparseprop_train.parquet --out $(FIGDIR)/sparseprop_train.png
+	$(SP) --config configs/sparseprop_train_currents.yaml --out $(RESULTS)/sparseprop_train_currents.parquet
+	$(SG) plot sparseprop-train $(RESULTS)/sparseprop_train.parquet $(RESULTS)/sparseprop_train_currents.parquet \
+		--out $(FIGDIR)/sparseprop_train.png
 
 bench: setup
-	$(BIN)/python benchmarks/bench_train.py --epochs 20 --out benchmarks/out/bench_train.json
+	$(BIN)/python benchmarks/bench_train.py --epochs 8 --rounds 3 --out benchmarks/out/bench_train.json
 	$(BIN)/python benchmarks/bench_lyapunov.py --out benchmarks/out/bench_lyapunov.json
 	$(BIN)/python benchmarks/bench_dmft.py --out benchmarks/out/bench_dmft.json
 	$(BIN)/python benchmarks/bench_spike_match.py --out benchmarks/out/bench_spike_match.json
@@ -286,6 +289,7 @@ bench: setup
 	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/pip install --quiet --no-deps "norse==1.1.0"  # its torchvision requirement would replace the pinned torch
 	$(BIN)/python benchmarks/bench_classify.py --out benchmarks/out/bench_classify.json
+	$(BIN)/python benchmarks/bench_recurrent_classifier.py --out benchmarks/out/bench_recurrent_classifier.json
 
 clean:
 	rm -rf results figures/*.pdf figures/paper benchmarks/out
