@@ -181,12 +181,18 @@ def train(cfg: SparsePropConfig) -> RunResult:
         optimizer.step()
     cpu = time.process_time()
     sp.sparseprop(r["m"], phases, indptr, indices, cfg.spikes)
-    plain = (time.process_time() - cpu) / cfg.spikes
-    record, back = float(np.median(forward)) / cfg.spikes, float(np.median(backward)) / cfg.spikes
+    rows += cost_rows(time.process_time() - cpu, forward, backward, cfg.spikes, t_end)
+    return RunResult(cfg, rows)
+
+
+def cost_rows(plain_cpu: float, forward: list[float], backward: list[float], spikes: int, t_end: float) -> list[dict]:
+    """Rows of the CPU time per network spike (s): one plain forward pass (``plain_cpu`` for ``spikes`` spikes), the
+    recording forward and the backward pass (medians over the epochs), and backward / plain forward."""
+    plain = plain_cpu / spikes
+    record, back = float(np.median(forward)) / spikes, float(np.median(backward)) / spikes
     summary = {"forward_cpu_per_spike": plain, "record_cpu_per_spike": record, "backward_cpu_per_spike": back,
                "backward_over_forward": back / plain}
-    rows += [{"quantity": name, "index": 0, "time": t_end, "value": v} for name, v in summary.items()]
-    return RunResult(cfg, rows)
+    return [{"quantity": name, "index": 0, "time": t_end, "value": v} for name, v in summary.items()]
 
 
 class NeuronRateTask:
@@ -307,11 +313,7 @@ def train_currents(cfg: SparsePropConfig) -> RunResult:
              for i, v in enumerate(task.target)]
     cpu = time.process_time()
     sp.time_heap(start.code, r["omega"], r["c"], start.phi_th, start.phi_reset, phases, indptr, indices, cfg.spikes)
-    plain = (time.process_time() - cpu) / cfg.spikes
-    record, back = float(np.median(forward)) / cfg.spikes, float(np.median(backward)) / cfg.spikes
-    summary = {"forward_cpu_per_spike": plain, "record_cpu_per_spike": record, "backward_cpu_per_spike": back,
-               "backward_over_forward": back / plain}
-    rows += [{"quantity": name, "index": 0, "time": t_end, "value": v} for name, v in summary.items()]
+    rows += cost_rows(time.process_time() - cpu, forward, backward, cfg.spikes, t_end)
     return RunResult(cfg, rows)
 
 
