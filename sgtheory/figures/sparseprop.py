@@ -193,8 +193,8 @@ def sparseprop_figure(frame: pd.DataFrame):
     if len(raster):
         ax_b.plot(raster["time"], raster["index"], "|", ms=1.5, mew=0.4, color="black")
         r = raster.iloc[0]
-        ax_b.set_title(f"N = {int(r['N']):,}, K = {int(r['K'])}: neurons < {int(r['record_neurons'])}",
-                       fontsize=7)
+        ax_b.set_title(f"N = {int(r['N']):,}, K = {int(r['K'])}\nneurons < {int(r['record_neurons'])}",
+                       fontsize=7, loc="right")
     ax_b.set(xlabel="time (s)", ylabel="neuron")
     # C: time per spike vs N
     times = timings(frame)
