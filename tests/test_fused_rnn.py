@@ -1,9 +1,10 @@
 """The fused sequence node (sgtheory.functional.fused_rnn) against the step functions iterated under autograd.
 
 The reference is the step-by-step graph of rate_step / lif_engelken_abbott_step (the Lyapunov engine's steps): the
-fused forward must give the same outputs and spikes up to the rounding of its GEMMs, and the loss and every parameter
-gradient of a training epoch (drive, readout, BCE) must agree to round-off, for tanh, binary and LIF (with and
-without a differentiable reset), R = 1 and R = 3, in float64.
+fused forward must give the same outputs and spikes up to the rounding of its GEMMs and event sums, and the loss and
+every parameter gradient of a training epoch (drive, readout, BCE) must agree to round-off, for tanh, binary and LIF
+(with and without a differentiable reset), R = 1 and R = 3, in float64. The LIF's event-by-event weight gradient
+equals the GEMM at any firing rate, and the loops keep numpy's BLAS on torch's thread count.
 """
 
 import pytest
@@ -98,3 +99,39 @@ def test_realization_alone_equals_realization_in_a_batch(model, N, B):
     assert torch.equal(both[0][:, 1:2], alone[0]) and torch.equal(both[2][1:2], alone[2])
     for g, g_alone in zip(both[3], alone[3], strict=True):
         assert torch.equal(g[1:2], g_alone)
+
+
+@pytest.mark.parametrize("rate", [0.05, 0.5, 1.0])
+def test_event_sums_equal_the_gemm(rate):
+    """The LIF's weight gradient summed spike by spike equals the GEMM over all rows (round-off), at sparse, half and
+    full activity, with spike counts per row that are and are not multiples of the four-row passes."""
+    from sgtheory.functional.fused_rnn import _row_products, _spike_row_products, _steps
+
+    gen = torch.Generator().manual_seed(3)
+    R, T, B, N = 2, 7, 3, 13
+    like = torch.zeros((), dtype=F64)
+    a = _steps(R, T, B, N, like).copy_(torch.randn(R, T, B, N, generator=gen, dtype=F64))
+    spikes = (torch.rand(R, T, B, N, generator=gen, dtype=F64) < rate).to(F64)
+    events, dense = _spike_row_products(a, spikes), _row_products(a, _steps(R, T, B, N, like).copy_(spikes))
+    torch.testing.assert_close(events, dense, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_loops_run_numpy_blas_on_torch_threads(threads):
+    """Inside the loops numpy's OpenBLAS (its wheels bundle it under numpy.libs) uses torch's number of threads, not
+    every core."""
+    from threadpoolctl import threadpool_info
+
+    from sgtheory.functional.fused_rnn import _loop_context
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with _loop_context():
+            blas = [lib["num_threads"] for lib in threadpool_info()
+                    if lib["internal_api"] == "openblas" and "numpy" in lib["filepath"]]
+    finally:
+        torch.set_num_threads(before)
+    if not blas:
+        pytest.skip("numpy is not linked against OpenBLAS")
+    assert set(blas) == {threads}
