@@ -6,6 +6,8 @@ strides 10/3/3 (1088/672/320 LIF neurons), recurrent convolutions of kernel 5, �
 exactly as the ``classify`` minibatch loop does (``loss_terms``: max-over-time NLL + the upper-bound regulariser;
 backward; the finiteness check; one SMORMS3 step). Input: a synthetic 0/1 tensor of shape (batch, steps, 700) with
 every entry 1 with probability 15.8 Hz × 2 ms (the SHD rate estimate of the init), random labels. No SHD file is read.
+Every round records wall seconds and the process's CPU seconds (``time.process_time``, all threads): with one thread on
+a shared machine the CPU seconds are what the step costs on an idle core, the wall seconds also count the waiting.
 
 Per epoch of the paper's SHD profile: ⌈7340 / batch⌉ training steps (90 % of the 8156 training samples) plus the
 forward passes of the validation (816) and test (2264) sets; the report extrapolates from the measured seconds per
@@ -72,32 +74,36 @@ def main(argv: list[str] | None = None) -> dict:
         if args.device == "cuda":
             torch.cuda.synchronize()
 
-    train_s, eval_s = [], []
+    train_s, eval_s, train_cpu, eval_cpu = [], [], [], []
     for repeat in range(args.repeats + 1):  # the first round warms up
         sync()
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         loss, _, _ = loss_terms(model, [cfg], x, y)
         optimizer.zero_grad()
         loss.sum().backward()
         finite_per_realization(loss.detach(), model.parameters).cpu()
         optimizer.step()
         sync()
-        middle = time.perf_counter()
+        middle, middle_cpu = time.perf_counter(), time.process_time()
         with torch.no_grad():
             model(x)
         sync()
+        end, end_cpu = time.perf_counter(), time.process_time()
         if repeat:
             train_s.append(middle - start)
-            eval_s.append(time.perf_counter() - middle)
-        print(f"round {repeat}: training step {middle - start:.2f} s, evaluation forward "
-              f"{time.perf_counter() - middle:.2f} s", flush=True)
+            eval_s.append(end - middle)
+            train_cpu.append(middle_cpu - start_cpu)
+            eval_cpu.append(end_cpu - middle_cpu)
+        print(f"round {repeat}: training step {middle - start:.2f} s ({middle_cpu - start_cpu:.2f} CPU s), evaluation "
+              f"forward {end - middle:.2f} s ({end_cpu - middle_cpu:.2f} CPU s)", flush=True)
     step, forward = min(train_s), min(eval_s)
     epoch = math.ceil(TRAIN / args.batch) * step + math.ceil((VALID + TEST) / args.batch) * forward
     peak = torch.cuda.max_memory_allocated() / 2**30 if args.device == "cuda" else None
     report = {"benchmark": "conv_snn", "workload": {"batch": args.batch, "steps": args.steps, "channels": 700,
                                                      "forward": args.forward, "device": args.device},
               "machine": machine_info(device=torch.cuda.get_device_name() if args.device == "cuda" else "cpu"),
-              "train_step_s": train_s, "eval_forward_s": eval_s, "s_per_epoch": epoch,
+              "train_step_s": train_s, "eval_forward_s": eval_s, "train_step_cpu_s": train_cpu,
+              "eval_forward_cpu_s": eval_cpu, "s_per_epoch": epoch,
               "hours_per_run_200_epochs": epoch * EPOCHS / 3600, "cuda_peak_gib": peak}
     print(f"{args.device}, batch {args.batch}, {args.steps} steps, {args.forward}: training step {step:.2f} s, "
           f"evaluation forward {forward:.2f} s → {epoch:.0f} s/epoch, {epoch * EPOCHS / 3600:.1f} h per 200-epoch run")

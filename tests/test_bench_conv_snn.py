@@ -17,6 +17,8 @@ def test_tiny_run_writes_json_and_extrapolates(tmp_path, load_benchmark):
     step, forward = min(report["train_step_s"]), min(report["eval_forward_s"])
     epoch = math.ceil(7340 / 2) * step + math.ceil((816 + 2264) / 2) * forward
     assert report["s_per_epoch"] == epoch and report["hours_per_run_200_epochs"] == epoch * 200 / 3600
+    assert len(report["train_step_cpu_s"]) == len(report["eval_forward_cpu_s"]) == 1
+    assert 0 < report["train_step_cpu_s"][0] and 0 < report["eval_forward_cpu_s"][0]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the answer where there is no GPU")

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from sgtheory.errors import ConfigError
 from sgtheory.experiments.configs.classify import CONV_DEFAULTS, ClassifyConfig
+from sgtheory.functional.conv_lif import conv_lif
 from sgtheory.functional.lif import LIFZenkeVogelsLayer
 from sgtheory.models.classifier import readout_kernel
 from sgtheory.models.conv_snn import (
@@ -29,6 +30,7 @@ from sgtheory.models.conv_snn import (
     fano_window,
     feedforward_conv,
     fluctuation_sigma,
+    library_conv_lif,
     lif_kernel_energy,
 )
 from sgtheory.optim import SMORMS3
@@ -58,8 +60,9 @@ def test_fluctuation_init_matches_the_recomputed_values_of_the_spec():
 
 
 def test_recurrent_convolution_and_its_adjoint_and_weight_gradient():
-    """The event-driven recurrence (CPU) against F.conv1d and its autograd in float64: apply, adjoint, dL/dV over
-    T = 2 steps, for real-valued and for sparse 0/1 spikes."""
+    """The recurrent convolution (padding k // 2) against F.conv1d and its autograd in float64: the event-driven
+    kernels of the CPU layer (value, dL/dV over T = 2 steps) and ConvRecurrence of the other devices (apply, adjoint,
+    dL/dV), for real-valued and for sparse 0/1 spikes."""
     g = torch.Generator().manual_seed(0)
     recurrence = ConvRecurrence(3, 23)
     for x in (torch.randn(2, 7, 3, 23, generator=g, dtype=F64),
@@ -67,19 +70,56 @@ def test_recurrent_convolution_and_its_adjoint_and_weight_gradient():
         rec = torch.randn(1, 3, 3, 5, generator=g, dtype=F64, requires_grad=True)
         spikes = x.reshape(2, 1, 7, 69).clone().requires_grad_()
         want = F.conv1d(spikes.view(14, 3, 23), rec[0], padding=2)
-        out = torch.stack([recurrence.apply(s.detach(), rec.detach()) for s in spikes])
-        assert torch.allclose(out.view(14, 3, 23), want, rtol=1e-12, atol=1e-12)
+        assert torch.allclose(event_conv(spikes.view(14, 3, 23), rec[0], 1, 2), want, rtol=1e-12, atol=1e-12)
+        assert torch.allclose(recurrence.apply(spikes, rec).view(14, 3, 23), want, rtol=1e-12, atol=1e-12)
         lam = torch.randn(2, 1, 7, 69, generator=g, dtype=F64)
         want_adjoint, want_grad = torch.autograd.grad(want, (spikes, rec), lam.view(14, 3, 23))
         assert torch.allclose(recurrence.adjoint(lam, rec.detach()), want_adjoint)
+        got_grad = event_conv_weight_grad(spikes.view(14, 3, 23), lam.view(14, 3, 23), rec.shape[1:], 1, 2)[None]
+        assert got_grad.shape == rec.shape and torch.allclose(got_grad, want_grad, rtol=1e-12, atol=1e-12)
         got_grad = recurrence.weight_grad(lam, spikes.detach(), rec.detach())
         assert got_grad.shape == rec.shape and torch.allclose(got_grad, want_grad, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("stochastic", [False, True])
+@pytest.mark.parametrize(("recurrent", "diff_reset", "recurrent_grad"),
+                         [(True, False, True), (True, True, True), (True, False, False), (False, True, True)])
+def test_fused_conv_lif_layer_equals_the_library_layer(stochastic, recurrent, diff_reset, recurrent_grad):
+    """conv_lif (compiled loops, event-driven recurrence) against library_conv_lif (the LIF layer of lif.py with
+    ConvRecurrence, the path of other devices), float32 and float64, for every reset / recurrent-gradient option, with
+    the step or escape noise (equal generators): the same spikes and the same gradients of drive and V to round-off
+    (1e-12 of the largest entry in float64, 1e-5 in float32)."""
+    h = lambda x: 1 / (10 * x.abs() + 1) ** 2  # noqa: E731
+    spike = SpikeFunction(h, stochastic=stochastic, slope=5.0)
+    for dtype in (torch.float32, F64):
+        g = torch.Generator().manual_seed(1)
+        T, B, C, P = 40, 3, 4, 9
+        drive = (0.4 * torch.randn(T, B, C, P, generator=g, dtype=F64) + 0.15).to(dtype).requires_grad_()
+        V = (0.5 * torch.randn(C, C, 5, generator=g, dtype=F64)).to(dtype).requires_grad_() if recurrent else None
+        lam = torch.randn(T, B, C, P, generator=g, dtype=F64).to(dtype)
+        results = []
+        for run in (conv_lif, library_conv_lif):
+            layer = LIFZenkeVogelsLayer(h, math.exp(-2 / 20), math.exp(-2 / 10), 1.0, diff_reset, recurrent_grad,
+                                        smooth=spike.forward(torch.Generator().manual_seed(7)))
+            S = run(drive, V, layer)
+            inputs = (drive,) if V is None else (drive, V)
+            results.append((S, torch.autograd.grad(S, inputs, lam)))
+        (S, grads), (want_S, want_grads) = results
+        assert torch.equal(S, want_S) and 0.01 < S.mean() < 0.5
+        for got, want in zip(grads, want_grads, strict=True):
+            assert want.abs().max() > 0
+            tol = 1e-12 if dtype == F64 else 1e-5
+            assert torch.allclose(got, want, rtol=tol, atol=tol * want.abs().max().item())
+
+
 @pytest.mark.parametrize(("channels", "length", "kernel", "stride"), [(1, 40, 7, 3), (3, 17, 5, 1), (2, 30, 4, 4)])
-def test_event_convolution_and_its_gradients_equal_conv1d(channels, length, kernel, stride):
-    """feedforward_conv (event-driven forward and dL/dW, conv1d_input for dL/dS) equals F.conv1d with autograd in
-    float64 — value and both gradients — for sparse 0/1 and for real-valued inputs; float32 agrees to round-off."""
+def test_event_convolution_and_its_gradients_equal_conv1d(channels, length, kernel, stride, monkeypatch):
+    """feedforward_conv (event-driven forward and dL/dW, conv1d_input for dL/dS over blocks of rows: here 1–2 rows)
+    equals F.conv1d with autograd in float64 — value and both gradients — for sparse 0/1 and for real-valued inputs;
+    float32 agrees to round-off."""
+    import sgtheory.models.conv_snn as conv_snn
+
+    monkeypatch.setattr(conv_snn, "INPUT_GRAD_ELEMENTS", 2 * 4 * ((length - kernel) // stride + 1) - 1)
     g = torch.Generator().manual_seed(2)
     W = torch.randn(4, channels, kernel, generator=g, dtype=F64, requires_grad=True)
     for S in ((torch.rand(6, channels, length, generator=g, dtype=F64) < 0.2).to(F64),
@@ -153,7 +193,8 @@ def test_conv_backward_is_the_gradient_of_a_smooth_stand_in():
 
 def test_event_driven_network_equals_the_library_convolutions(monkeypatch):
     """The whole network with step spikes (float64, 30 steps, stride and recurrence): spikes, logits and every
-    parameter gradient of the event-driven CPU path equal those with F.conv1d / conv1d_weight everywhere."""
+    parameter gradient of the CPU path (event-driven convolutions, fused conv-LIF layers) equal those of the other
+    devices' path (F.conv1d / conv1d_input / conv1d_weight, the LIF layer of lif.py with ConvRecurrence)."""
     import sgtheory.models.conv_snn as conv_snn
 
     def derivative(x):
@@ -175,10 +216,7 @@ def test_event_driven_network_equals_the_library_convolutions(monkeypatch):
     logits, hidden, grads = run()
     assert all(h.sum() > 0 for h in hidden) and all(gr.abs().max() > 0 for gr in grads)
     monkeypatch.setattr(conv_snn, "feedforward_conv", lambda S, W, stride: F.conv1d(S, W, stride=stride))
-    monkeypatch.setattr(ConvRecurrence, "apply", lambda self, S, V: F.conv1d(
-        self._view(S), V[0], padding=V.shape[-1] // 2).view(S.shape))
-    monkeypatch.setattr(ConvRecurrence, "weight_grad", lambda self, lam, S, V: torch.nn.grad.conv1d_weight(
-        self._view(S), V.shape[1:], self._view(lam), padding=V.shape[-1] // 2)[None])
+    monkeypatch.setattr(conv_snn, "conv_lif", library_conv_lif)
     want_logits, want_hidden, want_grads = run()
     assert all(torch.equal(a, b) for a, b in zip(hidden, want_hidden, strict=True))
     assert torch.allclose(logits, want_logits, rtol=1e-12, atol=1e-12)
@@ -191,8 +229,7 @@ def test_spike_functions_step_escape_noise_and_swap():
     det = SpikeFunction(h, stochastic=False, slope=10.0)
     stoch = det.other()
     assert stoch.stochastic and stoch.other() == det
-    x = torch.tensor([-0.2, -1e-3, 0.0, 1e-3, 0.3])
-    assert det.forward(None)(x).tolist() == [0, 0, 0, 1, 1]
+    assert det.forward(None) is None  # the LIF layer's own step H(x)
     with pytest.raises(ValueError, match="generator"):
         stoch.forward(None)
     draws = stoch.forward(torch.Generator().manual_seed(0))(torch.full((200_000,), 0.1))

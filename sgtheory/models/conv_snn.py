@@ -3,9 +3,9 @@
 Layer l holds C_l channels at P_l positions (H_l = C_l·P_l neurons, flattened channel-major). Its feed-forward drive is
 a 1-D convolution of the previous layer's spikes over the position axis (no bias, no padding, stride s_l); the input
 layer is one channel of ``units`` positions. An optional recurrent convolution from the layer onto itself (C_l → C_l,
-kernel k_r, stride 1, padding k_r // 2, no bias) enters as the layer's :class:`ConvRecurrence`, so the hidden
-neurons are exactly the LIF of
-:func:`sgtheory.functional.lif.lif_zenke_vogels_forward` (the stork ``LIFGroup`` has the same update and order)::
+kernel k_r, stride 1, padding k_r // 2, no bias) acts on the layer's own spikes, so the hidden neurons are exactly
+the LIF of :func:`sgtheory.functional.lif.lif_zenke_vogels_forward` (the stork ``LIFGroup`` has the same update and
+order)::
 
     S[n]   = spike(U[n] − θ)
     U[n+1] = (β_mem U[n] + (1 − β_mem) I[n]) (1 − S[n])        reset detached
@@ -19,8 +19,10 @@ toolkit's non-spiking leaky integrator (:func:`sgtheory.models.classifier.readou
 On CPU the convolutions of spikes are event-driven (:func:`event_conv`: compiled loops over the nonzero spikes only;
 SHD inputs and hidden layers are 2–7 % nonzero), for the forward pass and for the weight gradients; the input
 gradients, whose λ is dense, stay the library's (transposed) convolutions. Feed-forward convolutions run once over
-all time steps (rows in time-major order, so the LIF layer's time-major buffers are these tensors' storage). Other
-devices use the library's convolutions throughout.
+all time steps (rows in time-major order, channel-major), and each hidden layer over the whole sequence is one
+autograd node of compiled loops (:func:`sgtheory.functional.conv_lif.conv_lif`, recurrent convolution included)
+whose time-major buffers are these tensors' storage. Other devices use the library's convolutions and
+:class:`sgtheory.functional.lif.LIFZenkeVogelsLayer` with a :class:`ConvRecurrence`.
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-import numba
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from sgtheory.functional.conv_lif import conv_lif, event_conv, event_conv_weight_grad
 from sgtheory.functional.lif import LIFZenkeVogelsLayer
 from sgtheory.functional.surrogate import escape_probability
 from sgtheory.models.classifier import Classifier
@@ -54,10 +56,11 @@ class SpikeFunction:
         """The partner used for cross-evaluation: deterministic ↔ stochastic, same surrogate and slope."""
         return replace(self, stochastic=not self.stochastic)
 
-    def forward(self, generator: torch.Generator | None) -> Callable[[Tensor], Tensor]:
-        """The 0/1 spikes (in the dtype of x) of a step: the step, or escape noise drawn from ``generator``."""
+    def forward(self, generator: torch.Generator | None) -> Callable[[Tensor], Tensor] | None:
+        """The 0/1 spikes (in the dtype of x) of a step: None for the step (the LIF layer's own H(x), x > 0), or
+        escape noise drawn from ``generator``."""
         if not self.stochastic:
-            return lambda x: (x > 0).to(x.dtype)
+            return None
         if generator is None:
             raise ValueError("a stochastic spike function needs a generator")
 
@@ -97,66 +100,15 @@ def fluctuation_sigma(sigma_u: float, fan_in: int, rate: float, epsilon: float, 
     return sigma_u * math.sqrt(share / (fan_in * rate * epsilon))
 
 
-@numba.njit(cache=True)
-def _event_conv(S, W_t, stride, pad, out):  # pragma: no cover (compiled)
-    """out (N, P, C_out) += the contributions of the nonzero S (N, C_in, L); W_t (C_in, k, C_out)."""
-    N, C_in, L = S.shape
-    k = W_t.shape[1]
-    P = out.shape[1]
-    for n in range(N):
-        for ci in range(C_in):
-            for q in range(L):
-                v = S[n, ci, q]
-                if v == 0:
-                    continue
-                r = q + pad  # = s·p + j
-                for p in range(max(0, (r - k + stride) // stride), min(P - 1, r // stride) + 1):
-                    for c in range(out.shape[2]):
-                        out[n, p, c] += v * W_t[ci, r - stride * p, c]
-
-
-@numba.njit(cache=True)
-def _event_conv_weight_grad(S, lam_t, stride, pad, grad_t):  # pragma: no cover (compiled)
-    """grad_t (C_in, k, C_out) += Σ over the nonzero S (N, C_in, L) of S λ; lam_t (N, P, C_out)."""
-    N, C_in, L = S.shape
-    P = lam_t.shape[1]
-    k = grad_t.shape[1]
-    for n in range(N):
-        for ci in range(C_in):
-            for q in range(L):
-                v = S[n, ci, q]
-                if v == 0:
-                    continue
-                r = q + pad
-                for p in range(max(0, (r - k + stride) // stride), min(P - 1, r // stride) + 1):
-                    for c in range(grad_t.shape[2]):
-                        grad_t[ci, r - stride * p, c] += v * lam_t[n, p, c]
-
-
-def event_conv(S: Tensor, W: Tensor, stride: int, pad: int) -> Tensor:
-    """F.conv1d(S, W, stride, padding) (N, C_out, P) computed on CPU by visiting only the nonzero entries of the
-    spikes S (N, C_in, L): out[n, c, p] = Σ_{c', j} W[c, c', j] S[n, c', s p + j − pad]. Work ∝ nonzeros × C_out × k/s
-    (SHD spikes: 2–7 % nonzero); any S values are allowed. Not differentiable (see :class:`_EventConv`)."""
-    P = (S.shape[2] + 2 * pad - W.shape[2]) // stride + 1
-    out = S.new_zeros(S.shape[0], P, W.shape[0])
-    _event_conv(S.detach().contiguous().numpy(), W.detach().permute(1, 2, 0).contiguous().numpy(), stride, pad,
-                out.numpy())
-    return out.transpose(1, 2).contiguous()
-
-
-def event_conv_weight_grad(S: Tensor, lam: Tensor, shape: torch.Size, stride: int, pad: int) -> Tensor:
-    """dL/dW (C_out, C_in, k) = Σ_{n,p} λ[n, c, p] S[n, c', s p + j − pad] of :func:`event_conv` for dL/dout = λ
-    (N, C_out, P), over the nonzero S only; accumulated in float64, returned in the dtype of λ."""
-    grad_t = torch.zeros(shape[1], shape[2], shape[0], dtype=torch.float64)
-    _event_conv_weight_grad(S.detach().contiguous().numpy(), lam.detach().transpose(1, 2).contiguous().numpy(),
-                            stride, pad, grad_t.numpy())
-    return grad_t.permute(2, 0, 1).to(lam.dtype).contiguous()
+INPUT_GRAD_ELEMENTS = 2**18  # dL/dS by conv1d_input over blocks of rows of about this many λ entries: one call over all
+#                             T·B rows (≈ 10⁸ entries at SHD size) ran 1.3–2× slower, the same numbers; 2**16–2**20
+#                             within 30 % of each other, 2**14 1.3–1.9× slower (SHD layers 2 and 3, 1 thread)
 
 
 class _EventConv(torch.autograd.Function):
     """The feed-forward convolution out = conv1d(S, W, stride) on CPU: forward and dL/dW by :func:`event_conv` and
     :func:`event_conv_weight_grad` (spikes are sparse), dL/dS = conv1d_input (dense: the surrogate makes every
-    presynaptic neuron's gradient nonzero), computed only when S needs it."""
+    presynaptic neuron's gradient nonzero) over blocks of rows, computed only when S needs it."""
 
     @staticmethod
     def forward(ctx, S, W, stride):
@@ -167,8 +119,13 @@ class _EventConv(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         S, W = ctx.saved_tensors
-        grad_S = (torch.nn.grad.conv1d_input(S.shape, W, grad, stride=ctx.stride) if ctx.needs_input_grad[0]
-                  else None)
+        grad_S = None
+        if ctx.needs_input_grad[0]:
+            grad_S = S.new_empty(S.shape)
+            rows = max(1, INPUT_GRAD_ELEMENTS // grad[0].numel())
+            for lo in range(0, S.shape[0], rows):
+                block = grad_S[lo:lo + rows]
+                block.copy_(torch.nn.grad.conv1d_input(block.shape, W, grad[lo:lo + rows], stride=ctx.stride))
         grad_W = event_conv_weight_grad(S, grad, W.shape, ctx.stride, 0) if ctx.needs_input_grad[1] else None
         return grad_S, grad_W, None
 
@@ -182,9 +139,8 @@ def feedforward_conv(S: Tensor, W: Tensor, stride: int) -> Tensor:
 @dataclass(frozen=True)
 class ConvRecurrence:
     """The recurrent convolution of a layer of C channels × P positions (kernel k odd, stride 1, padding k // 2, no
-    bias) as the ``recurrence`` of :class:`sgtheory.functional.lif.LIFZenkeVogelsLayer`; V = kernels (1, C, C, k).
-    One cell (G = 1). On CPU ``apply`` and ``weight_grad`` visit only the spikes (:func:`event_conv`); ``adjoint``
-    (dense λ) is the transposed convolution."""
+    bias) as the ``recurrence`` of :class:`sgtheory.functional.lif.LIFZenkeVogelsLayer` (devices other than the CPU,
+    which runs :func:`sgtheory.functional.conv_lif.conv_lif`); V = kernels (1, C, C, k). One cell (G = 1)."""
 
     channels: int
     positions: int
@@ -193,20 +149,25 @@ class ConvRecurrence:
         return x.reshape(-1, self.channels, self.positions)
 
     def apply(self, spikes: Tensor, V: Tensor) -> Tensor:
-        k = V.shape[-1]
-        if spikes.device.type == "cpu":
-            return event_conv(self._view(spikes), V[0], 1, k // 2).view(spikes.shape)
-        return F.conv1d(self._view(spikes), V[0], padding=k // 2).view(spikes.shape)
+        return F.conv1d(self._view(spikes), V[0], padding=V.shape[-1] // 2).view(spikes.shape)
 
     def adjoint(self, lam: Tensor, V: Tensor) -> Tensor:
-        k = V.shape[-1]
-        return F.conv_transpose1d(self._view(lam), V[0], padding=k // 2).view(lam.shape)
+        return F.conv_transpose1d(self._view(lam), V[0], padding=V.shape[-1] // 2).view(lam.shape)
 
     def weight_grad(self, lam: Tensor, spikes: Tensor, V: Tensor) -> Tensor:
-        k = V.shape[-1]
-        if spikes.device.type == "cpu":
-            return event_conv_weight_grad(self._view(spikes), self._view(lam), V.shape[1:], 1, k // 2)[None]
-        return torch.nn.grad.conv1d_weight(self._view(spikes), V.shape[1:], self._view(lam), padding=k // 2)[None]
+        return torch.nn.grad.conv1d_weight(self._view(spikes), V.shape[1:], self._view(lam),
+                                           padding=V.shape[-1] // 2)[None]
+
+
+def library_conv_lif(drive: Tensor, V: Tensor | None, layer: LIFZenkeVogelsLayer) -> Tensor:
+    """:func:`sgtheory.functional.conv_lif.conv_lif` (spikes (T, B, C, P) from the drive (T, B, C, P) and V (C, C, k)
+    or None) by the LIF layer of :mod:`sgtheory.functional.lif` with a :class:`ConvRecurrence`: the path of devices
+    other than the CPU."""
+    T, B, C, P = drive.shape
+    rows = drive.reshape(T, 1, B, C * P).permute(1, 2, 0, 3)
+    recurrence = None if V is None else ConvRecurrence(C, P)
+    S = replace(layer, recurrence=recurrence)(rows, None if V is None else V[None])
+    return S.permute(2, 0, 1, 3).reshape(T, B, C, P)
 
 
 @dataclass
@@ -242,11 +203,11 @@ class ConvClassifier(Classifier):
             # gradient) are then these tensors' storage, not copies
             rows = x.transpose(1, 2).reshape(T * B, channels_in, -1)
             drive = feedforward_conv(rows, W[0], stride)  # (T·B, C, P)
-            drive = drive.view(1, T, B, channels * P).transpose(1, 2)  # channel-major neurons
-            V = self.recurrent[index] if self.recurrent else None
-            layer = replace(self.layer, smooth=spike.forward(self.generator), derivative=spike.derivative,
-                            recurrence=ConvRecurrence(channels, P) if self.recurrent else None)
-            x = layer(drive, V)
+            V = self.recurrent[index][0] if self.recurrent else None
+            layer = replace(self.layer, smooth=spike.forward(self.generator), derivative=spike.derivative)
+            run = conv_lif if x.device.type == "cpu" else library_conv_lif
+            S = run(drive.view(T, B, channels, P), V, layer)  # (T, B, C, P): time-major, channel-major neurons
+            x = S.view(T, 1, B, channels * P).permute(1, 2, 0, 3)
             out.append(x)
         return out
 
