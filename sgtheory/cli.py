@@ -174,9 +174,7 @@ def experiment_command(name: str, experiment: Experiment) -> click.Command:
                 experiment.check_inputs(configs)
         except (ConfigError, DataError) as err:
             fail(str(err))
-        import torch  # the run's libraries: only once the configs are valid
-
-        from sgtheory.executors import Executor
+        from sgtheory.executors import Executor  # pandas: only once the configs are valid (torch: where tasks run)
         from sgtheory.results import check_output
         from sgtheory.sweep import groups_by_condition, run_sweep
 
@@ -187,7 +185,6 @@ def experiment_command(name: str, experiment: Experiment) -> click.Command:
             out, fmt = check_output(out, fmt)
         except (ResultsError, ExecutorError, ResourceError) as err:
             fail(str(err))
-        torch.set_num_threads(threads)
         try:
             outcome = run_sweep(name, configs, out, fmt, where, SweepProgress(), profile=profile)
         except (DataError, ExecutorError, ResultsError) as err:  # unusable data set, scheduler or output (locked)

@@ -7,11 +7,14 @@ sends ``("ready", where)`` once it can take tasks; while a task runs it sends me
 checkpoint: resumed from, ignored, unwritable).
 
 - ``inline``: in this process, one task after the other.
-- ``processes``: ``workers`` spawned processes, each with a pipe of its own (inline for one task or one
-  worker). If a worker process dies, exactly the task it was running is charged one attempt and requeued, a
-  fresh process takes its place, and a task that has used up ``retries`` extra attempts is reported lost. The
-  workers share no lock (a ``concurrent.futures`` pool shares queues whose locks a killed worker can hold for
-  ever, hanging the sweep), and a worker whose client is gone exits at its next message.
+- ``processes``: ``workers`` processes, each with a pipe of its own (inline for one task or one worker), forked
+  from a fresh server process that has imported the runner's module once (``forkserver`` with preload), so the
+  workers do not each import torch again; they inherit none of the client's files or threads, and the client
+  imports torch only when it runs a task itself (:func:`run_task`). If a worker process dies, exactly the task it
+  was running is charged one attempt and requeued, a fresh process takes its place, and a task that has used up
+  ``retries`` extra attempts is reported lost. The workers share no lock (a ``concurrent.futures`` pool shares
+  queues whose locks a killed worker can hold for ever, hanging the sweep), and a worker whose client is gone
+  exits at its next message.
 - ``dask``: Dask's distributed engine, on the scheduler at ``scheduler`` (an address such as
   ``tcp://host:8786`` or a scheduler file) or on a local cluster of ``workers`` processes on 127.0.0.1.
   Dask reschedules the tasks of a dead worker itself; a local cluster allows ``retries`` such losses per
@@ -41,10 +44,9 @@ from multiprocessing import connection
 from pathlib import Path
 
 import pandas as pd
-import torch
 
-from sgtheory.checkpoint import Checkpointer, resumable
 from sgtheory.errors import DataError, ExecutorError
+from sgtheory.experiments import RunFunction
 from sgtheory.results import tidy
 
 EXECUTORS = ("inline", "processes", "dask")
@@ -89,7 +91,7 @@ class Task:
     experiment: str
     configs: list
     length: int = 1  # progress steps of the task (the experiment's task_length), so workers need no registry
-    checkpoint: str | None = None  # the task's checkpoint file, for a runner that can resume (None: no checkpoints)
+    checkpoints: str | None = None  # the folder of the task's checkpoint, for a runner that can resume (None: none)
     checkpoint_every: float = 300.0  # seconds between checkpoints
 
 
@@ -102,6 +104,7 @@ class TaskOutcome:
     wall_s: float
     error: str | None = None
     traceback: str | None = None
+    checkpoint: str | None = None  # the checkpoint file the task kept, to delete once its shards are written
 
 
 Runner = Callable[[list, Callable | None], list]  # (configs, progress) -> list of RunResult
@@ -123,18 +126,24 @@ class _Reporter:
 
 
 def run_task(task: Task, threads: int, send, runner: Runner) -> TaskOutcome:
-    """Execute one task with ``runner`` (which batches its runs) and tidy its tables."""
+    """Execute one task with ``runner`` (which batches its runs) and tidy its tables. Torch and the checkpoint code
+    are imported here, in the process that computes, so that a client whose tasks run in workers needs neither."""
+    import torch
+
+    from sgtheory.checkpoint import Checkpointer, group_key, resumable
+
     torch.set_num_threads(threads)
     send(("start", task.index, f"{os.uname().nodename}:{os.getpid()}"))
     start = time.perf_counter()
-    options = {}
-    if task.checkpoint is not None and resumable(runner):
-        options["checkpoint"] = Checkpointer(task.checkpoint, task.configs, task.checkpoint_every,
+    options, path = {}, None
+    if task.checkpoints is not None and resumable(runner):
+        path = str(Path(task.checkpoints) / f"{group_key(task.configs)}.ckpt")
+        options["checkpoint"] = Checkpointer(path, task.configs, task.checkpoint_every,
                                              lambda text: send(("note", task.index, text)))
     try:
         results = runner(task.configs, _Reporter(send, task), **options)
         runs = [(r.config, tidy(r.config, task.experiment, r.rows), r.error) for r in results]
-        return TaskOutcome(task.index, runs, time.perf_counter() - start)
+        return TaskOutcome(task.index, runs, time.perf_counter() - start, checkpoint=path)
     except DataError:
         raise
     except Exception as err:  # noqa: BLE001 - a run failing for its own reasons is reported, the sweep goes on
@@ -195,8 +204,8 @@ class _Worker:
 
 
 def _start_worker(context, runner: Runner, threads: int) -> _Worker:
-    """Spawn a worker that ignores SIGINT from its first instruction (the disposition is inherited), so a Ctrl-C
-    while it starts up prints no traceback from it."""
+    """Start a worker that ignores SIGINT from its first instruction (the disposition is inherited by the fork
+    server, started here, and its children), so a Ctrl-C while it starts up prints no traceback from it."""
     ours, theirs = context.Pipe()
     process = context.Process(target=_worker_main, args=(theirs, runner, threads), daemon=True)
     main = threading.current_thread() is threading.main_thread()
@@ -211,10 +220,12 @@ def _start_worker(context, runner: Runner, threads: int) -> _Worker:
 
 
 def _run_processes(executor: Executor, tasks: list[Task], events: Events, runner: Runner) -> None:
-    """Run ``tasks`` on ``executor.workers`` spawned processes, each with a pipe of its own: no lock is shared
-    between workers, so a worker killed at any instant cannot block the others, and a death is charged to exactly
-    the task its worker was running. Every worker is killed on the way out, whatever ends the sweep."""
-    context = multiprocessing.get_context("spawn")
+    """Run ``tasks`` on ``executor.workers`` processes, each with a pipe of its own: no lock is shared between
+    workers, so a worker killed at any instant cannot block the others, and a death is charged to exactly the task
+    its worker was running. Every worker is killed on the way out, whatever ends the sweep."""
+    context = multiprocessing.get_context("forkserver")
+    module = runner.path.partition(":")[0] if isinstance(runner, RunFunction) else runner.__module__
+    context.set_forkserver_preload([__name__, module])  # imported once, by the server (if not yet running)
     todo = deque(tasks)
     attempts = {task.index: 0 for task in tasks}
     workers: list[_Worker] = []

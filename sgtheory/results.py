@@ -6,8 +6,9 @@ seeds of one condition). The parquet metadata key ``sgtheory`` holds the package
 resolved config of every run (CSV tables get the same JSON in a ``.meta.json`` file beside them).
 
 Each finished run is written as its own shard ``<out stem>.shards/<run_id>.parquet`` next to the
-output; a rerun skips runs whose shard is complete, and ``collect`` concatenates the shards of the
-requested runs into the output table.
+output; a rerun skips runs whose shard is complete, a sweep copies the complete shard of a run that another
+table beside its output already holds (``adopt``), and ``collect`` concatenates the shards of the requested runs
+into the output table.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -171,10 +173,10 @@ class ShardStore:
                     break
                 folder.rmdir()
 
-    def complete_metadata(self, config) -> dict[str, Any] | None:
-        """The shard's metadata if it exists, belongs to this exact config (run_id and config_hash) and holds all
-        its rows; else None."""
-        path = self.path(config)
+    def complete_metadata(self, config, path: Path | None = None) -> dict[str, Any] | None:
+        """The metadata of the shard at ``path`` (default: this store's shard of ``config``) if it exists, belongs to
+        this exact config (run_id and config_hash) and holds all its rows; else None."""
+        path = path or self.path(config)
         if not path.exists():
             return None
         try:
@@ -188,6 +190,18 @@ class ShardStore:
 
     def is_complete(self, config) -> bool:
         return self.complete_metadata(config) is not None
+
+    def adopt(self, config, experiment: str) -> bool:
+        """Copy a complete shard of ``config`` from the shard folder of another table beside this one, if one holds
+        it (two figures that need the same run compute it once: same seed, same numbers); True if copied."""
+        for folder in sorted(self.folder.parent.glob("*.shards")):
+            source = folder / self.path(config).name
+            if folder == self.folder or (meta := self.complete_metadata(config, source)) is None:
+                continue
+            if meta.get("experiment") == experiment:
+                _atomic(self.path(config), lambda tmp, source=source: shutil.copyfile(source, tmp))
+                return True
+        return False
 
     def write(self, config, experiment: str, frame: pd.DataFrame, error: str | None,
               compute_s: float | None = None) -> None:

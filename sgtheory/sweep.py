@@ -3,10 +3,11 @@
 Runs with equal ``batch_key`` (by default: those that differ only in their seed) form a group and execute as
 one batched computation, one task on the executor (``sgtheory.executors``). The client writes each run's shard
 as soon as its task returns; runs whose shard is already complete are skipped, so an interrupted sweep resumes
-where it stopped. A task whose run function can resume also keeps a checkpoint ``<out stem>.shards/<group>.ckpt``
-(every ``Executor.checkpoint_every`` seconds, :mod:`sgtheory.checkpoint`), so an interrupted task resumes from its
-last checkpointed epoch; the checkpoint is deleted once the group's shards are written. Runs that fail are listed in
-the failures table ``<out stem>.failures.<suffix>``.
+where it stopped, and a run whose complete shard another table in the same folder holds is copied from there
+instead of computed again (same seed, same numbers). A task whose run function can resume also keeps a checkpoint
+``<out stem>.shards/<group>.ckpt`` (every ``Executor.checkpoint_every`` seconds, :mod:`sgtheory.checkpoint`), so an
+interrupted task resumes from its last checkpointed epoch; the checkpoint is deleted once the group's shards are
+written. Runs that fail are listed in the failures table ``<out stem>.failures.<suffix>``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from sgtheory.checkpoint import group_key
 from sgtheory.executors import Executor, Lost, Runner, Task, TaskOutcome, run_tasks
 from sgtheory.experiments import EXPERIMENTS
 from sgtheory.results import ShardStore, output_format, write_table
@@ -31,7 +31,7 @@ FAILURE_COLUMNS = ["experiment", "run_id", "config_hash", "seed", "kind", "attem
 class SweepOutcome:
     table: pd.DataFrame
     runs: int  # runs in the table (complete, or stopped early with their rows so far)
-    skipped: int  # runs found complete from an earlier invocation
+    skipped: int  # runs found complete from an earlier invocation or in another table's shards
     failures: pd.DataFrame  # one row per run that failed or stopped early (FAILURE_COLUMNS, then the config)
     failures_path: Path
 
@@ -84,11 +84,11 @@ def _run_locked(experiment: str, configs: Sequence, out, fmt: str | None, execut
                 display: SweepDisplay, runner: Runner, profile: str | None, store: ShardStore) -> SweepOutcome:
     """The body of :func:`run_sweep`, run while this process holds the lock of ``store``."""
     started = time.perf_counter()
-    todo = [c for c in configs if not store.is_complete(c)]
+    todo = [c for c in configs if not (store.is_complete(c) or store.adopt(c, experiment))]
     length = EXPERIMENTS[experiment].task_length
     every = executor.checkpoint_every
-    tasks = [Task(i, experiment, group, length(group),
-                  str((store.folder / f"{group_key(group)}.ckpt").absolute()) if every > 0 else None, every)
+    checkpoints = str(store.folder.absolute()) if every > 0 else None
+    tasks = [Task(i, experiment, group, length(group), checkpoints, every)
              for i, group in enumerate(groups_by_condition(todo))]
     failed: dict[str, dict] = {}
 
@@ -108,8 +108,8 @@ def _run_locked(experiment: str, configs: Sequence, out, fmt: str | None, execut
             else:
                 for config, frame, error in event.runs:
                     store.write(config, experiment, frame, error, event.wall_s / size)
-                if tasks[event.index].checkpoint is not None:
-                    Path(tasks[event.index].checkpoint).unlink(missing_ok=True)
+                if event.checkpoint is not None:
+                    Path(event.checkpoint).unlink(missing_ok=True)
                 display.task_finished(event.index, size, 0)
         elif isinstance(event, Lost):
             for config in tasks[event.index].configs:

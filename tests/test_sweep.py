@@ -19,6 +19,7 @@ from sgtheory.cli import SweepProgress
 from sgtheory.errors import ExecutorError
 from sgtheory.executors import Executor
 from sgtheory.experiments import expand
+from sgtheory.results import ShardStore
 from sgtheory.sweep import SweepDisplay, failures_path, groups_by_condition, run_sweep
 
 # 4 conditions x 2 seeds = 8 runs in 4 tasks (the seeds of a condition train batched in one task)
@@ -229,6 +230,21 @@ def test_interrupted_sweep_restarts_with_only_the_missing_runs(kind, cluster, co
     pd.testing.assert_frame_equal(outcome.table, inline_table)
 
 
+def test_a_run_held_by_another_table_beside_the_output_is_copied_not_computed(configs, inline_table, markers,
+                                                                            tmp_path):
+    first = [c for c in configs if c.delay in (2, 4)]
+    run_sweep("train", first, tmp_path / "first.parquet")
+    ShardStore(tmp_path / "other.parquet").folder.mkdir()  # an empty shard folder is passed over
+    outcome = run_sweep("train", configs, tmp_path / "second.parquet", runner=sweep_runners.counting)
+    ran = {p.name.removeprefix("ran-") for p in markers.glob("ran-*")}
+    assert ran == {c.run_id() for c in configs if c not in first} and outcome.skipped == len(first)
+    pd.testing.assert_frame_equal(outcome.table, inline_table)
+    store, config = ShardStore(tmp_path / "third.parquet"), first[0]
+    store.folder.mkdir()
+    assert not store.adopt(config, "classify") and store.adopt(config, "train")  # only a shard of its experiment
+    assert store.is_complete(config)
+
+
 def test_bad_executor_settings_are_one_line_errors():
     with pytest.raises(ExecutorError, match="--workers=0 must be >= 1"):
         Executor("processes", workers=0)
@@ -301,18 +317,17 @@ def start_sweep(tmp_path) -> tuple[subprocess.Popen, set[int]]:
                "--epochs", "3000", "--workers", "2", "--out", str(tmp_path / "t.parquet")]
     client = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while len(workers := children(client.pid) - {resource_tracker(client.pid)}) < 2:
+    while len(workers := pool_workers(client.pid)) < 2:
         assert time.monotonic() < deadline and client.poll() is None, "the workers did not start"
         time.sleep(0.2)
     time.sleep(3)  # the workers are importing or running their first task
     return client, workers
 
 
-def resource_tracker(pid: int) -> int | None:
-    for child in children(pid):
-        if b"resource_tracker" in Path(f"/proc/{child}/cmdline").read_bytes():
-            return child
-    return None
+def pool_workers(pid: int) -> set[int]:
+    """The pool workers of the sweep client ``pid``: the children of its fork server."""
+    servers = {child for child in children(pid) if b"forkserver" in Path(f"/proc/{child}/cmdline").read_bytes()}
+    return set().union(*map(children, servers))
 
 
 def wait_gone(pids: set[int], seconds: float) -> set[int]:
