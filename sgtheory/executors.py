@@ -179,10 +179,15 @@ def run_tasks(executor: Executor, tasks: list[Task], events: Events, runner: Run
 # -- process pool ---------------------------------------------------------------------------------------------
 
 
-def _worker_main(conn, runner: Runner, threads: int) -> None:
+def _worker_main(conn, runner: Runner, threads: int, environ: dict[str, str], cwd: str) -> None:
     """A pool worker: runs each task that arrives on its own pipe ``conn`` and sends back the task's messages and
-    outcome, until the client closes the pipe or is gone (the worker then exits: it is never orphaned)."""
+    outcome, until the client closes the pipe or is gone (the worker then exits: it is never orphaned). It takes the
+    client's environment and working directory of now (the fork server keeps those of its own start, which may be
+    an earlier sweep's)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the client's to handle
+    os.environ.clear()
+    os.environ.update(environ)
+    os.chdir(cwd)
     try:
         while True:
             task = conn.recv()
@@ -207,7 +212,8 @@ def _start_worker(context, runner: Runner, threads: int) -> _Worker:
     """Start a worker that ignores SIGINT from its first instruction (the disposition is inherited by the fork
     server, started here, and its children), so a Ctrl-C while it starts up prints no traceback from it."""
     ours, theirs = context.Pipe()
-    process = context.Process(target=_worker_main, args=(theirs, runner, threads), daemon=True)
+    process = context.Process(target=_worker_main, args=(theirs, runner, threads, dict(os.environ), os.getcwd()),
+                              daemon=True)
     main = threading.current_thread() is threading.main_thread()
     handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
     try:

@@ -63,6 +63,21 @@ def executors(cluster):
             "processes": Executor("processes", workers=2)}
 
 
+def test_workers_take_the_environment_and_directory_of_each_sweep(configs, tmp_path, monkeypatch):
+    """The pool's fork server keeps the environment and working directory of its start (an earlier sweep's); the
+    workers of a later sweep must see the client's of that sweep."""
+    executor = Executor("processes", workers=2)
+    (tmp_path / "first").mkdir()  # another folder, so its runs are not copied into the second table
+    run_sweep("train", configs[:4], tmp_path / "first" / "t.parquet", executor=executor)  # starts the fork server
+    later = tmp_path / "later"
+    later.mkdir()
+    monkeypatch.setenv(sweep_runners.MARKERS, str(later))
+    monkeypatch.chdir(later)
+    run_sweep("train", configs, tmp_path / "second.parquet", executor=executor, runner=sweep_runners.counting_here)
+    ids = {c.run_id() for c in configs}
+    assert {p.name for p in later.iterdir()} == {f"ran-{i}" for i in ids} | {f"here-{i}" for i in ids}
+
+
 def test_sweep_has_eight_runs_in_four_batched_tasks(configs):
     assert len(configs) == 8 and [len(g) for g in groups_by_condition(configs)] == [2, 2, 2, 2]
 
