@@ -43,6 +43,7 @@ import torch
 from threadpoolctl import ThreadpoolController
 from torch import Tensor
 
+from sgtheory.functional.event_sums import columns_at_spikes, spiking
 from sgtheory.functional.lif import LIFEngelkenAbbottParams
 from sgtheory.functional.realizations import ALIGNMENT, _aligned_batch
 from sgtheory.functional.surrogate import Surrogate
@@ -172,39 +173,6 @@ class _RateSequence(torch.autograd.Function):
         return A.permute(1, 0, 2, 3), grad_x0, grad_J, None
 
 
-@numba.njit(cache=True, inline="always")
-def _add_rows(rows, fired, count, out):  # pragma: no cover (compiled)
-    """out += rows[fired[0]] + … + rows[fired[count − 1]], added one row after the other (four rows per pass over
-    ``out``: the same sums, a quarter of the loads and stores of ``out``)."""
-    for k in range(0, count - 3, 4):
-        r0, r1, r2, r3 = rows[fired[k]], rows[fired[k + 1]], rows[fired[k + 2]], rows[fired[k + 3]]
-        for n in range(out.shape[0]):
-            out[n] = out[n] + r0[n] + r1[n] + r2[n] + r3[n]
-    for k in range(count - count % 4, count):
-        row = rows[fired[k]]
-        for n in range(out.shape[0]):
-            out[n] += row[n]
-
-
-@numba.njit(cache=True, inline="always")
-def _spiking(spikes, fired):  # pragma: no cover (compiled)
-    """The number of nonzero entries of the row ``spikes``; their indices, in order, into fired[:count]."""
-    count = 0
-    for n in range(spikes.shape[0]):
-        fired[count] = n
-        count += spikes[n] != 0.0
-    return count
-
-
-@numba.njit(cache=True, inline="always")
-def _columns_at_spikes(W_T, spikes, fired, out):  # pragma: no cover (compiled)
-    """out = W s for one row s (N,) of zeros and ones: the sum of the rows of W_T = Wᵀ at the units that spike, added
-    in the order of the units (exact products; the cost grows with the number of spikes, about a GEMM's at half the
-    units active, a few per cent at the rates of the LIF networks)."""
-    out[:] = 0.0
-    _add_rows(W_T, fired, _spiking(spikes, fired), out)
-
-
 @numba.njit(cache=True)
 def _binary_loop(x, s, d, J_T):  # pragma: no cover (compiled)
     """The binary forward in place: from x[:, 0] (R, T + 1, B, N) and drive d (T, R, B, N), s_t = H(x_t) into s (R, T,
@@ -217,7 +185,7 @@ def _binary_loop(x, s, d, J_T):  # pragma: no cover (compiled)
                 x_now, s_now, x_next, d_now = x[r, t, row], s[r, t, row], x[r, t + 1, row], d[t, r, row]
                 for n in range(N):
                     s_now[n] = 1.0 if x_now[n] > 0.0 else 0.0  # H(x) (NaN: 0)
-                _columns_at_spikes(J_T[r], s_now, fired, x_next)
+                columns_at_spikes(J_T[r], s_now, fired, x_next)
                 for n in range(N):
                     x_next[n] += d_now[n]
 
@@ -235,7 +203,7 @@ def _lif_loop(v, i, s, d, V_T, a, b, b_rest, theta):  # pragma: no cover (compil
                                                               i[r, t + 1, row], v[r, t + 1, row], d[t, r, row])
                 for n in range(N):
                     s_now[n] = 1.0 if v_now[n] > theta else 0.0  # H(v − θ) (NaN: 0)
-                _columns_at_spikes(V_T[r], s_now, fired, synaptic)
+                columns_at_spikes(V_T[r], s_now, fired, synaptic)
                 for n in range(N):
                     current = a * i_now[n] + synaptic[n] + d_now[n]
                     i_next[n] = current
@@ -255,7 +223,7 @@ def _spike_products(M, s, out):  # pragma: no cover (compiled)
         for t in range(T):
             for row in range(B):
                 m_now = M[r, t, row]
-                for k in range(_spiking(s[r, t, row], fired)):
+                for k in range(spiking(s[r, t, row], fired)):
                     target = out[r, fired[k]]
                     for n in range(N):
                         target[n] += m_now[n]

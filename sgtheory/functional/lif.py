@@ -33,9 +33,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
+import numba
+import numpy as np
 import torch
 from torch import Tensor
 
+from sgtheory.functional.event_sums import columns_at_spikes
 from sgtheory.functional.neurons import recurrent
 from sgtheory.functional.realizations import _aligned_batch, products
 from sgtheory.functional.surrogate import Surrogate, spike
@@ -128,6 +131,13 @@ def lif_zenke_vogels_forward(drive: Tensor, V: Tensor | None,
     Us[0] = 0.0
     spikes = drive.new_empty(T, G, B, H)
     Is = drive.new_zeros(T + 1, G, B, H) if layer.diff_reset else None
+    if layer.smooth is None and layer.recurrence is None and drive.device.type == "cpu":
+        V_T = drive.new_zeros(G, 0, H) if V is None else V.detach().mT.contiguous()  # row j: V's column j
+        currents = Is if Is is not None else drive.new_empty(0, G, B, H)
+        one = np.ones((), dtype=Us.numpy().dtype)  # constants in the arrays' dtype
+        _zenke_vogels_loop(drive.numpy(), V_T.numpy(), Us.numpy(), spikes.numpy(), currents.numpy(), one * a, one * b,
+                           one * (1 - b), one * layer.threshold)
+        return Us, spikes, Is
     current = drive.new_zeros(G, B, H)
     recurrence = layer.recurrence
     V = None if V is None else V.detach()
@@ -150,6 +160,30 @@ def lif_zenke_vogels_forward(drive: Tensor, V: Tensor | None,
         if Is is not None:
             Is[n + 1] = current
     return Us, spikes, Is
+
+
+@numba.njit(cache=True)
+def _zenke_vogels_loop(drive, V_T, U, S, currents, a, b, b_rest, theta):  # pragma: no cover (compiled)
+    """The step-threshold forward of :func:`lif_zenke_vogels_forward` as one compiled loop, in place: from U[0] and
+    drive (T, G, B, H), the spikes S (T, G, B, H), U[1:] and (if ``currents`` has T + 1 steps) I[1:] into currents;
+    V S[n] as the sum of V's columns at the spikes (V_T (G, H, H) holds them as rows; (G, 0, H): no recurrence)."""
+    T, G, B, H = drive.shape
+    current, synaptic, fired = np.zeros((G, B, H), U.dtype), np.zeros(H, U.dtype), np.empty(H, np.int64)
+    for n in range(T):
+        for g in range(G):
+            for row in range(B):
+                u_now, s_now, u_next, i_now, d_now = U[n, g, row], S[n, g, row], U[n + 1, g, row], current[g, row], \
+                    drive[n, g, row]
+                for k in range(H):
+                    s_now[k] = 1.0 if u_now[k] > theta else 0.0  # H(U − ϑ) (NaN: 0)
+                    u = b * u_now[k] + b_rest * i_now[k]
+                    u_next[k] = u - u * s_now[k]  # u (1 − S), exactly
+                if V_T.shape[1] > 0:
+                    columns_at_spikes(V_T[g], s_now, fired, synaptic)
+                for k in range(H):
+                    i_now[k] = a * i_now[k] + d_now[k] + synaptic[k]
+                if currents.shape[0] > 0:
+                    currents[n + 1, g, row] = i_now
 
 
 class _LIFZenkeVogels(torch.autograd.Function):
