@@ -72,6 +72,20 @@ def test_membrane_is_exactly_zero_after_a_spike_and_threshold_is_strict():
     assert spikes.sum() == 0  # U = 0 = ϑ does not spike: Θ(0) = 0
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_compiled_forward_equals_the_torch_loop_bit_for_bit_without_recurrence(dtype):
+    """The step-threshold forward runs as a compiled loop; with the step given as ``smooth`` the same layer runs the
+    torch loop. Without a recurrent product (whose event sum adds in another order than a GEMM) both do the same
+    float operations (the membrane update as one FMA, like torch's add_ with alpha), so every trace is equal."""
+    drive = torch.randn(2, 3, 60, 40, generator=torch.Generator().manual_seed(3), dtype=dtype) * 0.6
+    layer = LIFZenkeVogelsLayer(derivative=lambda x: x, decay_mem=math.exp(-0.1), decay_syn=math.exp(-0.2))
+    as_smooth = dataclasses.replace(layer, smooth=lambda x: (x > 0).to(x.dtype))
+    U, S, _ = lif_zenke_vogels_forward(drive, None, layer)
+    U_ref, S_ref, _ = lif_zenke_vogels_forward(drive, None, as_smooth)
+    assert 0 < S.mean() < 0.5
+    assert torch.equal(S, S_ref) and torch.equal(U, U_ref)
+
+
 def test_readout_kernel_matches_the_recursion():
     T = 12
     kernel = readout_kernel(T, B_SYN, math.exp(-0.05), torch.float64)

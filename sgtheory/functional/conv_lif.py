@@ -24,20 +24,9 @@ import numba
 import numpy as np
 import torch
 import torch.nn.functional as F
-from numba.extending import intrinsic
 from torch import Tensor
 
-from sgtheory.functional.lif import CHUNK_ELEMENTS, LIFZenkeVogelsLayer
-
-
-@intrinsic
-def _fma(typingctx, x, y, z):
-    """x·y + z rounded once, as torch's vectorised ``add_(other, alpha)`` computes self + alpha·other."""
-
-    def codegen(context, builder, signature, args):
-        return builder.fma(*args)
-
-    return x(x, y, z), codegen
+from sgtheory.functional.lif import CHUNK_ELEMENTS, LIFZenkeVogelsLayer, fma
 
 
 @numba.njit(cache=True, inline="always")
@@ -132,7 +121,7 @@ def _forward_steps(lo, hi, drive, V_t, consts, U, S, current, I, spikes_given): 
             for c in range(C):
                 for p in range(P):
                     u_old = U[n, row, c, p]
-                    u = _fma(current[row, c, p], b_rest, u_old * b)
+                    u = fma(current[row, c, p], b_rest, u_old * b)
                     if spikes_given:
                         U[n + 1, row, c, p] = u * (one - S[n, row, c, p])
                     else:
@@ -169,11 +158,11 @@ def _backward_steps(lo, hi, grad_S, back, h, U, S, I, consts, lam_U, grad_drive)
                         g = back[row, c, p] + g
                     lam = lam_U[row, c, p]
                     if I.shape[0]:
-                        g = _fma(-(b * U[n, row, c, p] + b_rest * I[n, row, c, p]), lam, g)
+                        g = fma(-(b * U[n, row, c, p] + b_rest * I[n, row, c, p]), lam, g)
                     keep = one - S[n, row, c, p]
                     if n > 0:
-                        grad_drive[n - 1, row, c, p] = _fma(grad_drive[n, row, c, p], a, lam * (keep * b_rest))
-                    lam_U[row, c, p] = _fma(h[n - lo, row, c, p], g, lam * (keep * b))
+                        grad_drive[n - 1, row, c, p] = fma(grad_drive[n, row, c, p], a, lam * (keep * b_rest))
+                    lam_U[row, c, p] = fma(h[n - lo, row, c, p], g, lam * (keep * b))
 
 
 class _ConvLIF(torch.autograd.Function):

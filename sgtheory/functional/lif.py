@@ -36,6 +36,7 @@ from typing import NamedTuple, Protocol
 import numba
 import numpy as np
 import torch
+from numba.extending import intrinsic
 from torch import Tensor
 
 from sgtheory.functional.event_sums import columns_at_spikes
@@ -162,6 +163,16 @@ def lif_zenke_vogels_forward(drive: Tensor, V: Tensor | None,
     return Us, spikes, Is
 
 
+@intrinsic
+def fma(typingctx, x, y, z):
+    """x·y + z rounded once, as torch's vectorised ``add_(other, alpha)`` computes self + alpha·other."""
+
+    def codegen(context, builder, signature, args):
+        return builder.fma(*args)
+
+    return x(x, y, z), codegen
+
+
 @numba.njit(cache=True)
 def _zenke_vogels_loop(drive, V_T, U, S, currents, a, b, b_rest, theta):  # pragma: no cover (compiled)
     """The step-threshold forward of :func:`lif_zenke_vogels_forward` as one compiled loop, in place: from U[0] and
@@ -176,7 +187,7 @@ def _zenke_vogels_loop(drive, V_T, U, S, currents, a, b, b_rest, theta):  # prag
                     drive[n, g, row]
                 for k in range(H):
                     s_now[k] = 1.0 if u_now[k] > theta else 0.0  # H(U − ϑ) (NaN: 0)
-                    u = b * u_now[k] + b_rest * i_now[k]
+                    u = fma(i_now[k], b_rest, u_now[k] * b)  # as torch's mul(U, β).add_(I, alpha=1 − β)
                     u_next[k] = u - u * s_now[k]  # u (1 − S), exactly
                 if V_T.shape[1] > 0:
                     columns_at_spikes(V_T[g], s_now, fired, synaptic)
