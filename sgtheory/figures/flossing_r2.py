@@ -162,7 +162,7 @@ def r2_figure(table: pd.DataFrame):
             if len(delays) > 1:
                 paper_markers(final, paper.index, paper.to_numpy(), label=None, line=True)
                 final.annotate("paper, " + ("flossing" if floss == "adaptive" else "none"),
-                               (paper.index[-1], paper.iloc[-1]), xytext=(2, 4 if floss == "adaptive" else -9),
+                               (paper.index[-1], paper.iloc[-1]), xytext=(2, 4),
                                textcoords="offset points", fontsize=6, ha="right")
         if len(delays) > 1:
             final.set_xticks(sorted(set(delays) | set(PAPER_DELAYS)))
