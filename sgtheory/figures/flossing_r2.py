@@ -187,7 +187,9 @@ def r2_figure(table: pd.DataFrame):
     final.set(ylabel="final accuracy (%)", ylim=(40, 102))
     grad_d.set(ylabel=r"$|\partial L/\partial h_0|$ over training", yscale="log")
     handles, labels = acc.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(3, len(labels)), frameon=False, fontsize=7)
+    # one row for up to three entries; two columns for more, whose schedule labels would not fit three to a row
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels) if len(labels) <= 3 else 2,
+               frameon=False, fontsize=7)
     model = ", ".join(sorted(table["model"].unique()))
     slope = f"slope {table['slope'].iloc[0]:g}, " if model != "tanh" else ""
     fig.suptitle(f"{model} RNN, delayed {', '.join(sorted(table['task'].unique()))}, N = {table['N'].iloc[0]}, "
