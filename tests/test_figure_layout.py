@@ -1,11 +1,12 @@
-"""The layout check that every saved figure passes: no text off the canvas, no legend over data."""
+"""The layout check that every saved figure passes: no text off the canvas, no legend over data, no panel letter over
+another text."""
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 from sgtheory.errors import ResultsError
-from sgtheory.figures.style import PALETTE, PAPER, layout_problems, ordered_colours, save
+from sgtheory.figures.style import PALETTE, PAPER, layout_problems, ordered_colours, panel_letter, save
 
 
 def figure(**kwargs):
@@ -76,6 +77,16 @@ def test_a_reference_line_across_the_axes_does_not_count_as_data():
     ax.legend(loc="upper right")
     assert layout_problems(fig) == []
     plt.close(fig)
+
+
+def test_a_panel_letter_under_a_long_title_is_found_and_beside_a_short_one_is_not():
+    fig, ax = figure()
+    ax.plot([0, 1], [0, 1])
+    ax.set_title("a title as wide as the whole axes and beyond")
+    panel_letter(ax, "B")
+    assert any("panel letter 'B'" in p for p in layout_problems(fig))
+    ax.set_title("short")
+    assert layout_problems(fig) == []
 
 
 def test_the_palette_keeps_black_for_the_paper_and_ordered_colours_differ():

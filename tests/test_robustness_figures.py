@@ -211,8 +211,9 @@ def test_scale_report_claims_flip():
     deep = scale_report(scale_table(adr=0.6, aprop=0.5, depths=(1, 2)))
     assert deep.count("**holds**") == 5 and "at every depth (Fig. 5d: aDR below aCtl)" in deep
     one_slope = scale_report(scale_table(adr=0.6, aprop=0.5, slopes=(50.0,)))
-    assert one_slope.count("**needs the paper profile**") == 2 and "this grid has 1 slope(s)" in one_slope
-    assert one_slope.count("**holds**") == 1  # sCtl ≈ aCtl needs no grid
+    # sCtl ≈ aCtl, too, is a statement about the grid: with one slope all three wait for a larger profile
+    assert one_slope.count("**needs the paper profile**") == 3 and "this grid has 1 slope(s)" in one_slope
+    assert "**holds**" not in one_slope and "**fails**" not in one_slope
 
 
 def test_scale_missing_conditions_read_not_run(tmp_path, monkeypatch):

@@ -53,7 +53,7 @@ def _hidden_raster(ax, table: pd.DataFrame, run: pd.Series, title: str) -> None:
     stored = table[(table["kind"] == "spike") & (table["run_id"] == run["run_id"])]
     spikes = stored[stored["layer"] == "hidden1"]
     if spikes.empty:
-        ax.text(0.5, 0.5, "no hidden spike in the stored samples" if len(stored) else "no raster stored",
+        ax.text(0.5, 0.5, "no hidden spike\nin the stored samples" if len(stored) else "no raster stored",
                 transform=ax.transAxes, ha="center", va="center", fontsize=7, style="italic")
     else:
         first = spikes[spikes["sample"] == spikes["sample"].min()]
@@ -63,7 +63,7 @@ def _hidden_raster(ax, table: pd.DataFrame, run: pd.Series, title: str) -> None:
     if "hidden" in run and run["hidden"] == run["hidden"]:
         ax.set_ylim(-0.5, float(run["hidden"]) - 0.5)
     ax.set(xlabel="time (ms)", ylabel="hidden neuron")
-    ax.set_title(title, fontsize=7)
+    ax.set_title(title, fontsize=6.5)
 
 
 def activity_figure(table: pd.DataFrame):
@@ -83,12 +83,12 @@ def activity_figure(table: pd.DataFrame):
                 lw=1.2, label=f"{task}, {layers} hidden layer{'s' if layers > 1 else ''}, L = {power}")
         stats = critical_activity(cells)
         if stats["critical"] == stats["critical"]:
-            ax.axvline(stats["critical"], color=colour, lw=0.6, ls=":")
+            ax.axvline(stats["critical"], color=colour, lw=0.6, ls=":", label=f"critical activity, L = {power}")
     for task in sorted({k[0] for k in curves}):
-        ax.axhline(_chance(table, task), ls=":", color="black", lw=0.8)
+        ax.axhline(_chance(table, task), ls=":", color="black", lw=0.8, label=f"chance, {task}")
     ax.set(xscale="log", xlabel="hidden spikes per neuron per input (mean, validation set)",
            ylabel="test accuracy (mean over seeds)", ylim=(0, 1.05),
-           title="upper-bound regulariser sweep (filled: L = 2, open: L = 1; dotted vertical: critical activity)")
+           title="upper-bound regulariser sweep")
     ax.legend(frameon=False, fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     panel_letter(ax, "A")
     runs = _runs(table)
@@ -100,7 +100,7 @@ def activity_figure(table: pd.DataFrame):
         rax = fig.add_subplot(grid[1, j])
         if j < len(picks):
             which, run = picks[j]
-            _hidden_raster(rax, table, run, f"{which}: {run['best_hidden_spikes']:.3g} spikes/neuron,\n"
+            _hidden_raster(rax, table, run, f"{which}\n{run['best_hidden_spikes']:.3g} spikes/neuron\n"
                                              f"test accuracy {run['best_test_accuracy']:.2f}")
         else:
             _not_run(rax)

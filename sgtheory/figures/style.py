@@ -88,8 +88,12 @@ def claim(statement: str, needs: str, source: str, ours: str, ok: bool | None) -
     return f"- {statement} (needs {needs}; threshold: {source}; ours: {ours}): {verdict(ok)}."
 
 
+PANEL_LETTER = "panel letter"  # the gid that marks a panel letter for the layout check
+
+
 def panel_letter(ax, letter: str) -> None:
-    ax.text(-0.18, 1.04, letter, transform=ax.transAxes, fontsize=10, fontweight="bold", va="bottom")
+    ax.text(-0.18, 1.04, letter, transform=ax.transAxes, fontsize=10, fontweight="bold", va="bottom",
+            gid=PANEL_LETTER)
 
 
 def _outside(box, canvas) -> bool:
@@ -160,11 +164,29 @@ def _legends_over_data(fig, renderer) -> list[str]:
     return found
 
 
+def _letters_over_text(fig, renderer) -> list[str]:
+    """Panel letters that overlap another text of the figure (a title, an axis label, an annotation, the suptitle;
+    tick labels are left out: matplotlib keeps undrawn ones beyond the axis limits)."""
+    tick_labels = {id(label) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
+                   for tick in axis.get_major_ticks() + axis.get_minor_ticks() for label in (tick.label1, tick.label2)}
+    texts = [t for t in fig.findobj(matplotlib.text.Text)
+             if t.get_visible() and t.get_text().strip() and id(t) not in tick_labels]
+    letters = [t for t in texts if t.get_gid() == PANEL_LETTER]
+    found = []
+    for letter in letters:
+        box = letter.get_window_extent(renderer)
+        for text in texts:
+            if text is not letter and box.overlaps(text.get_window_extent(renderer)):
+                found.append(f"panel letter {letter.get_text()!r} overlaps the text {text.get_text()[:40]!r}")
+    return found
+
+
 def layout_problems(fig) -> list[str]:
-    """Texts outside the canvas and legends over data in ``fig`` (empty: the layout is acceptable)."""
+    """Texts outside the canvas, legends over data and panel letters over other texts in ``fig`` (empty: the layout
+    is acceptable)."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    return _text_outside(fig, renderer) + _legends_over_data(fig, renderer)
+    return _text_outside(fig, renderer) + _legends_over_data(fig, renderer) + _letters_over_text(fig, renderer)
 
 
 def save(fig, out: str | Path) -> list[Path]:
