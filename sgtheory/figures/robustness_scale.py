@@ -182,8 +182,8 @@ def scale_report(table: pd.DataFrame) -> str:
              f"sDR high, aDR clearly lower (≈ {PAPER_ADR:g}); aProp lower than sProp and aCtl; the same at every "
              "depth. Noise = s.e. of a cell's mean over seeds (binomial s.e. of the test set with one seed); equal = "
              f"within {Z_EQUAL:g}, lower = more than {Z_SIGNIFICANT:g} noise units of the difference below. The harm "
-             f"of a large scale, and its absence with the reset detached, are judged only on grids of ≥ {SCALE_SLOPES} slopes "
-             "(small and large β; spec §7): the best cells of a single slope say nothing about the grid.", "",
+             f"of a large scale, and its absence with the reset detached, are judged only on grids of ≥ {SCALE_SLOPES} "
+             "slopes (small and large β; spec §7): the best cells of a single slope say nothing about the grid.", "",
              "| network | hidden layers | condition | test accuracy | cells | noise | paper |",
              "|---|---|---|---|---|---|---|"]
     for (recurrent, layers, name), (mean, sd, n) in sorted(stats.items()):
