@@ -198,6 +198,8 @@ def scale_report(table: pd.DataFrame) -> str:
         if not get(True, 1, name)[2]:
             lines.append(f"| recurrent | 1 | {name} | not run | 0 | | |")
 
+    small_grid = f" — this grid has {slopes} slope(s)"
+
     def lower(statement, recurrent, harmed, controls, depths=(1,), enough=True):
         """Claim: ``harmed`` more than Z_SIGNIFICANT noise units below every control, at every depth of ``depths``."""
         present = [(d, c) for d in depths for c in controls if get(recurrent, d, c)[2]]
@@ -209,7 +211,7 @@ def scale_report(table: pd.DataFrame) -> str:
         worst = min(gaps, key=lambda g: g[0] - g[1])
         idle = [(d, c) for d, c in present
                 if get(recurrent, d, c)[0] <= chance + Z_SIGNIFICANT * noise[(recurrent, d, c)]]
-        why = "" if enough else f" — this grid has {slopes} slope(s)"
+        why = "" if enough else small_grid
         why += "".join(f" — {c} at {d} layer(s) does not learn here ({get(recurrent, d, c)[0]:.3f}, chance "
                        f"{chance:.3f}), so no harm can show" for d, c in idle)
         return claim(statement, f"{harmed} below each of {', '.join(controls)} by > {Z_SIGNIFICANT:g} noise units"
@@ -226,7 +228,7 @@ def scale_report(table: pd.DataFrame) -> str:
     if s_ctl[2] and a_ctl[2]:
         gap = abs(a_ctl[0] - s_ctl[0])
         tol = Z_EQUAL * math.hypot(noise[(False, 1, "sCtl")], noise[(False, 1, "aCtl")])
-        why = "" if enough else f" — this grid has {slopes} slope(s)"
+        why = "" if enough else small_grid
         claims.append(claim("With the reset detached, the scale does not matter (Fig. 5c: sCtl ≈ aCtl; Adam removes "
                             "a constant factor, spec §4)",
                             f"|aCtl − sCtl| ≤ {Z_EQUAL:g} noise units, on a grid of ≥ {SCALE_SLOPES} slopes{why}",
