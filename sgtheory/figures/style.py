@@ -101,15 +101,19 @@ def _outside(box, canvas) -> bool:
             or box.y1 > canvas.y1 + 0.5)
 
 
+def _tick_label_ids(fig) -> set[int]:
+    """ids of every tick label of every axis of ``fig`` (matplotlib keeps undrawn ones beyond the axis limits)."""
+    return {id(label) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks() for label in (tick.label1, tick.label2)}
+
+
 def _text_outside(fig, renderer) -> list[str]:
     """The texts of ``fig`` that leave the canvas (by more than half a pixel): every visible, non-empty text, and of
     the axes' tick labels those drawn (an axis's tight box: drawn tick labels, axis label, offset text)."""
     found = []
-    tick_labels = set()
+    tick_labels = _tick_label_ids(fig)
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
-            ticks = axis.get_major_ticks() + axis.get_minor_ticks()
-            tick_labels |= {id(label) for tick in ticks for label in (tick.label1, tick.label2)}
             box = axis.get_tightbbox(renderer)
             if box is not None and _outside(box, fig.bbox):
                 found.append(f"the {axis.axis_name}-axis of {(ax.get_title() or ax.get_ylabel())[:40]!r} "
@@ -167,8 +171,7 @@ def _legends_over_data(fig, renderer) -> list[str]:
 def _letters_over_text(fig, renderer) -> list[str]:
     """Panel letters that overlap another text of the figure (a title, an axis label, an annotation, the suptitle;
     tick labels are left out: matplotlib keeps undrawn ones beyond the axis limits)."""
-    tick_labels = {id(label) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
-                   for tick in axis.get_major_ticks() + axis.get_minor_ticks() for label in (tick.label1, tick.label2)}
+    tick_labels = _tick_label_ids(fig)
     texts = [t for t in fig.findobj(matplotlib.text.Text)
              if t.get_visible() and t.get_text().strip() and id(t) not in tick_labels]
     letters = [t for t in texts if t.get_gid() == PANEL_LETTER]
