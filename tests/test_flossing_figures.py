@@ -202,6 +202,22 @@ def test_gf_success_report_claims_follow_the_reached_delays():
     assert small.count("**needs the paper profile**") == 2 * 3 and "**fails**" not in small
 
 
+def test_gradients_that_underflow_to_zero_give_a_marked_upper_bound():
+    """A float32 |dL/dh0| of exactly 0 has no logarithm: the log-mean leaves it out and the table says ≤."""
+    from sgtheory.figures.gf_success import gf_success_report
+
+    table = success_table({"none": 10, "pre": 20, "pre+inter": 30}, PAPER_GRID, epochs=3001)
+    lost = (table["floss"] == "none") & (table["delay"] == 50) & (table["task"] == "copy") & (table["seed"] == 0)
+    table.loc[lost & (table["epoch"] % 20 == 1), "grad_h0_norm"] = 0.0  # 151 of the run's 301 records
+    report = gf_success_report(table)
+    assert "| copy | 50 | none | 50.0 (n=3) | 0% | — | ≤ 1.00e-06 |" in report
+    assert "| xor | 50 | none | 50.0 (n=3) | 0% | — | 1.00e-06 |" in report
+    assert "task copy, delay 50, flossing none: 151 of 903." in report
+    r2 = r2_report(table[table["task"] == "copy"])
+    assert "| 50 | none | — | 50.00 (n=3) | 0% | ≤ 1.00e-06 |" in r2 and "delay 50, condition none: 151 of 903" in r2
+    assert "underflowed" not in r2_report(table[table["task"] == "xor"])
+
+
 def test_r2_claims_use_the_first_delay_the_baseline_fails():
     from sgtheory.figures.flossing_r2 import r2_delay, with_conditions
 

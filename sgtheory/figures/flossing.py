@@ -64,11 +64,41 @@ def mean_by(rows: pd.DataFrame, x: str, y: str = "value"):
     return stats.index, stats["mean"].to_numpy()
 
 
+def log_mean(values) -> float:
+    """Geometric mean exp(<log x>) over the resolved values x > 0 (NaN when there is none).
+
+    A |dL/dh0| that underflowed to exactly 0 in a float32 run (below ≈ 1e-45) has no logarithm; it is left out, so
+    a mean over values that include such zeros is an upper bound (the reports mark it with ≤).
+    """
+    x = np.asarray(values, dtype=float)
+    x = x[x > 0]
+    return float(np.exp(np.log(x).mean())) if x.size else np.nan
+
+
 def gradient_average(table: pd.DataFrame) -> pd.DataFrame:
-    """Per run: |dL/dh0| averaged over training (arithmetic) and its log-space (geometric) mean."""
+    """Per run: |dL/dh0| averaged over training (arithmetic), its log-space (geometric) mean (:func:`log_mean`) and
+    the numbers of recorded values and of those that underflowed to 0."""
     keys = ["run_id", "condition", "delay", "seed"]
     g = table.groupby(keys)["grad_h0_norm"]
-    return pd.DataFrame({"mean": g.mean(), "geomean": g.apply(lambda x: float(np.exp(np.log(x).mean())))}).reset_index()
+    return pd.DataFrame({"mean": g.mean(), "geomean": g.apply(log_mean), "recorded": g.size(),
+                         "underflow": g.apply(lambda x: int((x == 0).sum()))}).reset_index()
+
+
+def format_log_mean(value: float, underflow: int) -> str:
+    """A log-mean of |dL/dh0| for a table: ``≤`` in front when some values underflowed to 0 (an upper bound)."""
+    return ("≤ " if underflow else "") + f"{value:.2e}"
+
+
+def underflow_note(grads: pd.DataFrame, keys: list[str]) -> list[str]:
+    """One line naming the groups (``keys`` of :func:`gradient_average` rows) whose |dL/dh0| underflowed to 0."""
+    counts = grads.groupby(keys)[["underflow", "recorded"]].sum()
+    counts = counts[counts["underflow"] > 0]
+    if counts.empty:
+        return []
+    where = "; ".join(", ".join(f"{k} {v}" for k, v in zip(keys, np.atleast_1d(index), strict=True))
+                      + f": {row.underflow} of {row.recorded}" for index, row in counts.iterrows())
+    return ["", f"Recorded |dL/dh0| that underflowed to 0 in float32 (left out of the log-means, which are then "
+                f"upper bounds, marked ≤): {where}."]
 
 
 # The scale of the paper's runs (spec §6.1 example call, §8.1-8.2): a run smaller than this can only be judged where

@@ -24,8 +24,11 @@ from sgtheory.figures.flossing import (
     _is_binary,
     _thin_and_mean,
     at_scale,
+    format_log_mean,
     gradient_average,
+    log_mean,
     noise_margin,
+    underflow_note,
 )
 from sgtheory.figures.style import PALETTE, REFERENCE_GREY, claim, new_figure, panel_letter, paper_markers
 from sgtheory.figures.training import delay_claims, final_accuracy
@@ -117,10 +120,6 @@ def _per_delay(ax, values: pd.DataFrame, column: str, conditions, styles, delays
         ax.set_xlabel("delay d (steps)")
 
 
-def _geomean(x) -> float:
-    return float(np.exp(np.log(np.asarray(x, dtype=float)).mean()))
-
-
 def r2_figure(table: pd.DataFrame):
     table = with_conditions(table)
     conditions = _conditions_order(table)
@@ -155,7 +154,7 @@ def r2_figure(table: pd.DataFrame):
     grads = gradient_average(table)
     delays = sorted(per_run["delay"].unique())
     _per_delay(final, per_run, "accuracy", conditions, styles, delays, np.mean)
-    _per_delay(grad_d, grads, "geomean", conditions, styles, delays, _geomean)
+    _per_delay(grad_d, grads, "geomean", conditions, styles, delays, log_mean)
     if binary:
         for floss in ("adaptive", "none"):
             paper = pd.Series(PAPER_R2B[floss])
@@ -175,7 +174,7 @@ def r2_figure(table: pd.DataFrame):
                 paper_markers(grad_d, [d], [value], label=None)
                 grad_d.annotate("paper, none", (d, value), xytext=(4, -3), textcoords="offset points", fontsize=6)
             grad_d.set_xticks(sorted(set(delays) | set(PAPER_DELAYS)))
-        low = min(PAPER_GRAD_RANGE[0], table["grad_h0_norm"].min())
+        low = min(PAPER_GRAD_RANGE[0], table["grad_h0_norm"][table["grad_h0_norm"] > 0].min())
         high = max(PAPER_GRAD_RANGE[1], table["grad_h0_norm"].max())
         grad.set_ylim(low / 2, high * 2)
         grad_d.set_ylim(low / 2, max(high, 1.0) * 2)
@@ -230,7 +229,8 @@ def r2_report(table: pd.DataFrame) -> str:
     stats = per_run.groupby(["condition", "delay"])["accuracy"].agg(["mean", "count"])
     success = per_run.assign(ok=per_run["accuracy"] >= SUCCESS).groupby(["condition", "delay"])["ok"].mean()
     grad_runs = gradient_average(table)
-    grads = grad_runs.groupby(["condition", "delay"])["geomean"].apply(_geomean)
+    grads = grad_runs.groupby(["condition", "delay"]).agg(geomean=("geomean", log_mean),
+                                                          underflow=("underflow", "sum"))
     binary = _is_binary(table)
     conditions = _conditions_order(table)
     lines = ["Mean final accuracy (last 100 epochs, D10), success = final accuracy ≥ 90 % (D11), and the "
@@ -241,9 +241,10 @@ def r2_report(table: pd.DataFrame) -> str:
             if (c, delay) not in stats.index:
                 continue
             paper = PAPER_R2B["none" if c == "none" else "adaptive"].get(delay) if binary else None
-            s = stats.loc[(c, delay)]
+            s, grad = stats.loc[(c, delay)], format_log_mean(*grads.loc[(c, delay)])
             lines.append(f"| {delay} | {c} | {'—' if paper is None else f'{paper:.2f}'} | {s['mean']:.2f} "
-                         f"(n={int(s['count'])}) | {success[(c, delay)]:.0%} | {grads[(c, delay)]:.2e} |")
+                         f"(n={int(s['count'])}) | {success[(c, delay)]:.0%} | {grad} |")
+    lines += underflow_note(grad_runs, ["delay", "condition"])
     if "damage" in table and table["damage"].notna().any():
         first, last = table["epoch"].min(), table["epoch"].max()
         damage = table[table["epoch"].isin([first, last])].groupby(["delay", "condition", "epoch"])["damage"].mean()

@@ -14,8 +14,11 @@ from sgtheory.figures.flossing import (
     SUCCESS,
     at_scale,
     binomial_margin,
+    format_log_mean,
     gradient_average,
+    log_mean,
     noise_margin,
+    underflow_note,
 )
 from sgtheory.figures.flossing_r2 import SCHEDULE_NAMES, never_worse_claim
 from sgtheory.figures.style import PALETTE, claim, new_figure, panel_letter
@@ -41,11 +44,13 @@ def epochs_to_success(table: pd.DataFrame, window: int = FINAL_WINDOW) -> pd.Dat
 
 
 def per_run_success(table: pd.DataFrame) -> pd.DataFrame:
-    """Per run: final accuracy (%), floss, epochs to success, success (bool) and the geometric mean of |dL/dh0|."""
+    """Per run: final accuracy (%), floss, epochs to success, success (bool), the geometric mean of |dL/dh0| and the
+    numbers of its recorded values and of those that underflowed to 0 (:func:`gradient_average`)."""
+    grads = gradient_average(table.assign(condition=table["floss"]))[["run_id", "geomean", "recorded", "underflow"]]
     per_run = (final_accuracy(table)
                .merge(table[["run_id", "floss"]].drop_duplicates(), on="run_id")
                .merge(epochs_to_success(table), on="run_id")
-               .merge(gradient_average(table.assign(condition=table["floss"]))[["run_id", "geomean"]], on="run_id"))
+               .merge(grads, on="run_id"))
     return per_run.assign(success=per_run["accuracy"] >= SUCCESS)
 
 
@@ -55,7 +60,7 @@ def success_stats(per_run: pd.DataFrame) -> pd.DataFrame:
     return per_run.groupby(["task", "delay", "floss"]).agg(
         accuracy=("accuracy", "mean"), success=("success", "mean"),
         epochs_to_success=("epochs_to_success", "median"),
-        grad_h0=("geomean", lambda x: float(np.exp(np.log(x).mean()))), runs=("run_id", "count"))
+        grad_h0=("geomean", log_mean), underflow=("underflow", "sum"), runs=("run_id", "count"))
 
 
 def reached_delay(stats: pd.DataFrame, task: str, floss: str) -> int | None:
@@ -110,7 +115,8 @@ def gf_success_figure(table: pd.DataFrame):
 
 
 def gf_success_report(table: pd.DataFrame) -> str:
-    stats = success_stats(per_run_success(table))
+    per_run = per_run_success(table)
+    stats = success_stats(per_run)
     lines = [f"Final accuracy = mean over the last {FINAL_WINDOW} epochs (D10); success = final accuracy ≥ "
              f"{SUCCESS:g} % (D11); epochs to success = first epoch whose trailing {FINAL_WINDOW}-epoch mean accuracy "
              f"≥ {SUCCESS:g} % (median over successful runs); a delay is reached when ≥ {MAJORITY:.0%} of the "
@@ -121,8 +127,8 @@ def gf_success_report(table: pd.DataFrame) -> str:
     for (task, delay, floss), row in stats.iterrows():
         speed = "—" if np.isnan(row["epochs_to_success"]) else f"{row['epochs_to_success']:.0f}"
         lines.append(f"| {task} | {delay} | {floss} | {row['accuracy']:.1f} (n={int(row['runs'])}) | "
-                     f"{row['success']:.0%} | {speed} | {row['grad_h0']:.2e} |")
-    per_run = per_run_success(table)
+                     f"{row['success']:.0%} | {speed} | {format_log_mean(row['grad_h0'], row['underflow'])} |")
+    lines += underflow_note(per_run.rename(columns={"floss": "flossing"}), ["task", "delay", "flossing"])
     epochs = int(table["epochs"].max())
     claims = []
     present = set(stats.index.get_level_values("floss"))
