@@ -17,8 +17,11 @@ checkpoint: resumed from, ignored, unwritable).
   exits at its next message.
 - ``dask``: Dask's distributed engine, on the scheduler at ``scheduler`` (an address such as
   ``tcp://host:8786`` or a scheduler file) or on a local cluster of ``workers`` processes on 127.0.0.1.
-  Dask reschedules the tasks of a dead worker itself; a local cluster allows ``retries`` such losses per
-  task (``distributed.scheduler.allowed-failures``; an external scheduler uses its own setting).
+  Dask reschedules the tasks of a dead worker itself, but it charges the death to every task the worker held,
+  also those only queued there, and gives a task up after ``distributed.scheduler.allowed-failures`` charges. So
+  each task counts its own attempts in a Dask ``Variable`` on the scheduler as it starts: the attempt after
+  ``retries`` dead ones reports the task lost instead of running it, and a task that Dask gave up (an external
+  scheduler's setting; a local cluster's is set out of the way) with attempts left is submitted again.
 
 A task that raises (a bad config, a bug) is a failure of its runs, reported with the message and the
 traceback; the other tasks go on. Only ``DataError`` (the user's data set is missing or malformed, so every
@@ -52,6 +55,7 @@ from sgtheory.results import tidy
 EXECUTORS = ("inline", "processes", "dask")
 POLL_S = 0.2  # how often the client looks at its tasks and messages
 CONNECT_TIMEOUT = "10s"  # to reach an external Dask scheduler
+LOCAL_ALLOWED_FAILURES = 1000  # Dask's own limit on a local cluster, out of the way of the tasks' own (_dask_attempt)
 PROGRESS_EVERY_S = 1.0  # a task sends at most one progress message per interval (plus its last)
 
 
@@ -317,7 +321,9 @@ def dask_client(executor: Executor):
                          else {"address": executor.scheduler})
                 client = Client(**where, timeout=CONNECT_TIMEOUT)
             else:
-                with dask.config.set({"distributed.scheduler.allowed-failures": executor.retries}):
+                # the tasks count their own attempts (_dask_attempt): Dask's count, which includes deaths a task
+                # was only queued in, must not give a task up first
+                with dask.config.set({"distributed.scheduler.allowed-failures": LOCAL_ALLOWED_FAILURES}):
                     cluster = stack.enter_context(LocalCluster(
                         n_workers=executor.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                         dashboard_address=":0", silence_logs=logging.ERROR))
@@ -329,8 +335,29 @@ def dask_client(executor: Executor):
             yield client
 
 
+def _dask_attempt(task: Task, threads: int, send: _DaskChannel, runner: Runner, retries: int) -> TaskOutcome | Lost:
+    """One attempt of a task on a Dask worker. Its start count lives in a Dask ``Variable`` (set and read on the
+    scheduler before the task runs, so a worker killed right after still leaves it counted); the attempt after
+    ``retries`` dead ones reports the task lost without running it."""
+    from distributed import Variable
+
+    counter = Variable(_attempts_name(send.topic, task.index))
+    try:
+        attempts = counter.get(timeout=0) + 1
+    except TimeoutError:  # never set: the first attempt
+        attempts = 1
+    counter.set(attempts)
+    if attempts > retries + 1:
+        return Lost(task.index, attempts - 1, f"its Dask worker died {attempts - 1} times")
+    return run_task(task, threads, send, runner)
+
+
+def _attempts_name(topic: str, index: int) -> str:
+    return f"{topic}-attempts-{index}"
+
+
 def _run_dask(executor: Executor, tasks: list[Task], events: Events, runner: Runner) -> None:
-    from distributed import KilledWorker
+    from distributed import KilledWorker, Variable
     from distributed import wait as dask_wait
 
     with dask_client(executor) as client:
@@ -338,8 +365,15 @@ def _run_dask(executor: Executor, tasks: list[Task], events: Events, runner: Run
         topic = f"sgtheory-{uuid.uuid4().hex}"
         inbox: queue.SimpleQueue = queue.SimpleQueue()
         client.subscribe_topic(topic, lambda event: inbox.put(event[1]))
-        futures = {client.submit(run_task, task, executor.threads, _DaskChannel(topic), runner, pure=False,
-                                 key=f"{task.experiment}-{task.index}-{topic}"): task.index for task in tasks}
+        by_index = {task.index: task for task in tasks}
+        submitted = dict.fromkeys(by_index, 0)
+
+        def submit(task: Task):
+            submitted[task.index] += 1
+            return client.submit(_dask_attempt, task, executor.threads, _DaskChannel(topic), runner, executor.retries,
+                                 pure=False, key=f"{task.experiment}-{task.index}-{submitted[task.index]}-{topic}")
+
+        futures = {submit(task): task.index for task in tasks}
 
         def drain():
             while not inbox.empty():
@@ -356,8 +390,8 @@ def _run_dask(executor: Executor, tasks: list[Task], events: Events, runner: Run
                     index = futures.pop(future)
                     try:
                         outcome = future.result()
-                    except KilledWorker as err:
-                        events(Lost(index, executor.retries + 1, f"its Dask worker died ({err})"))
+                    except KilledWorker:  # the scheduler's own limit, charged also for deaths the task only queued in
+                        futures[submit(by_index[index])] = index
                         continue
                     events(outcome)
             time.sleep(POLL_S)  # the last progress events may still be on their way
@@ -365,3 +399,5 @@ def _run_dask(executor: Executor, tasks: list[Task], events: Events, runner: Run
         finally:
             client.cancel(list(futures))
             client.unsubscribe_topic(topic)
+            for index in by_index:
+                Variable(_attempts_name(topic, index), client=client).delete()

@@ -196,6 +196,21 @@ def test_task_that_keeps_killing_its_worker_is_given_up(kind, cluster, configs, 
     assert sorted(outcome.table["delay"].unique()) == [2, 4, 8] and outcome.runs == 6
 
 
+def test_dask_task_given_up_by_its_scheduler_with_attempts_left_runs_again(configs, inline_table, markers, tmp_path):
+    """Dask charges a worker's death to every task the worker held, also those only queued there, and gives a task
+    up after its own allowed-failures (here 0: at the first death). The tasks count their own attempts: the doomed
+    one dies exactly 1 + retries times, and every other task comes back."""
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=":0") as strict:
+            outcome = run_sweep("train", configs, tmp_path / "t.parquet", runner=sweep_runners.always_dies,
+                                executor=Executor("dask", scheduler=strict.scheduler_address, retries=2))
+    assert len(list(markers.glob("killed-*"))) == 3
+    assert outcome.failures[["seed", "delay", "kind", "attempts"]].values.tolist() == [[0, 6, "worker lost", 3],
+                                                                                     [1, 6, "worker lost", 3]]
+    pd.testing.assert_frame_equal(outcome.table, inline_table[inline_table["delay"] != 6].reset_index(drop=True))
+
+
 @pytest.mark.parametrize("kind", ["dask", "processes", "inline"])
 def test_raising_run_goes_to_the_failures_table(kind, cluster, configs, inline_table, tmp_path):
     executor = executors(cluster).get(kind, Executor("inline"))
